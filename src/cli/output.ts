@@ -1,0 +1,36 @@
+/** Human and JSON output. Human output is short; `--json` prints one document on stdout. */
+import pc from 'picocolors';
+import { formatLocation, type Problem } from '../core/problem.js';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function formatProblem(p: Problem, cwd = process.cwd()): string {
+  const loc = formatLocation({ ...p, file: p.file ? relativeTo(p.file, cwd) : undefined } as Problem);
+  const sev = p.severity === 'error' ? pc.red('error') : pc.yellow('warning');
+  const where = [loc, p.path].filter(Boolean).join(' ');
+  let line = `${where ? `${pc.bold(where)} ` : ''}${sev} ${p.message} ${pc.dim(`[${p.code}]`)}`;
+  if (p.hint) line += `\n    ${pc.dim(`hint: ${p.hint}`)}`;
+  return line;
+}
+
+export function relativeTo(file: string, cwd: string): string {
+  if (file.startsWith(`${cwd}/`)) return file.slice(cwd.length + 1);
+  return file;
+}
+
+/** Problems as JSON: paths relative to the working directory, no undefined fields. */
+export function problemJson(p: Problem, cwd = process.cwd()): Record<string, unknown> {
+  const out: Record<string, unknown> = { severity: p.severity, code: p.code, message: p.message };
+  if (p.file) out.file = relativeTo(p.file, cwd);
+  if (p.line !== undefined) out.line = p.line;
+  if (p.column !== undefined) out.column = p.column;
+  if (p.path) out.path = p.path;
+  if (p.hint) out.hint = p.hint;
+  return out;
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,174 @@
+/** optimus.yaml: project, namespaces and the plugins section. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { type HookRule, parseHookRules } from '../core/hook-rules.js';
+import { hasErrors, type Problem } from '../core/problem.js';
+import { normalisePresetName } from '../core/window.js';
+import { ioMessage } from './plugin-spec.js';
+import { windowSchema } from './job-schema.js';
+import { shapeProblems } from './zod-problems.js';
+import { parseYaml, problemAt, type YamlSource } from './yaml-source.js';
+
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'must be a string, number or boolean' });
+const nsName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may contain only letters, digits, "_", "-" and "."');
+
+/** The hook-ordering part of the plugins section; installer keys are checked by the installer. */
+export const pluginDependenciesSchema = z.array(z.string(), { error: 'must be a list of rules such as "a >> b,c"' });
+
+export const projectConfigSchema = z.strictObject({
+  version: z.union([z.number(), z.string()]),
+  log: z.object({ level: z.string().optional(), format: z.string().optional() }).optional(),
+  host: z.string().optional(),
+  project: z.strictObject({
+    name: nsName,
+    config: z.record(z.string(), scalar).nullable().optional(),
+    variables: z.record(z.string(), scalar).nullable().optional(),
+    preset_path: z.string().optional(),
+  }),
+  namespaces: z
+    .array(
+      z.strictObject({
+        name: nsName,
+        config: z.record(z.string(), scalar).nullable().optional(),
+        variables: z.record(z.string(), scalar).nullable().optional(),
+        job: z.strictObject({ path: z.string().min(1) }).optional(),
+        datastore: z.unknown().optional(),
+        resource: z.unknown().optional(),
+      }),
+    )
+    .nullable()
+    .optional(),
+  plugins: z
+    .looseObject({
+      install_location: z.string().min(1).optional(),
+      dependencies: pluginDependenciesSchema.optional(),
+    })
+    .optional(),
+  auth: z.unknown().optional(),
+});
+
+export interface NamespaceConfig {
+  name: string;
+  config: Record<string, string>;
+  /** Absolute path of the namespace's job root, when it has one. */
+  jobPath?: string;
+}
+
+export interface ProjectConfig {
+  file: string;
+  root: string;
+  version: string;
+  host?: string;
+  project: { name: string; config: Record<string, string>; presetPath?: string };
+  namespaces: NamespaceConfig[];
+  /** Absolute path; default `.plugins` beside the config file. */
+  installLocation: string;
+  hookRules: HookRule[];
+  /** Window preset names (lower-cased), when `project.preset_path` is set. */
+  presets?: Set<string>;
+  /** The raw `plugins` section, for the installer. */
+  pluginsRaw: unknown;
+  source: YamlSource;
+}
+
+export interface ProjectConfigResult {
+  config?: ProjectConfig;
+  problems: Problem[];
+}
+
+export const PROJECT_CONFIG_FILE = 'optimus.yaml';
+
+export function findProjectConfig(dirOrFile: string): string {
+  const p = resolve(dirOrFile);
+  try {
+    if (statSync(p).isDirectory()) return join(p, PROJECT_CONFIG_FILE);
+  } catch {
+    // not there: reported by the loader
+  }
+  return p;
+}
+
+export function loadProjectConfig(dirOrFile: string): ProjectConfigResult {
+  const file = findProjectConfig(dirOrFile);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return {
+      problems: [{ severity: 'error', code: 'PROJECT_CONFIG_MISSING', message: `cannot read project config: ${ioMessage(e)}`, file, hint: 'run from the project root, or pass --dir <project root> (the folder holding optimus.yaml)' }],
+    };
+  }
+  const src = parseYaml(text, file);
+  const problems = [...src.problems];
+  if (hasErrors(problems)) return { problems };
+  problems.push(...shapeProblems(projectConfigSchema, src.value, src, { unknownKeys: 'warning', codePrefix: 'PROJECT' }));
+  if (hasErrors(problems)) return { problems };
+  const raw = src.value as z.infer<typeof projectConfigSchema>;
+  const root = dirname(file);
+
+  const namespaces: NamespaceConfig[] = [];
+  const seen = new Set<string>();
+  (raw.namespaces ?? []).forEach((ns, i) => {
+    if (seen.has(ns.name)) problems.push(problemAt(src, ['namespaces', i, 'name'], 'error', 'NAMESPACE_DUPLICATE', `namespace "${ns.name}" is defined twice`));
+    seen.add(ns.name);
+    const out: NamespaceConfig = { name: ns.name, config: stringMap(ns.config) };
+    if (ns.job?.path) {
+      out.jobPath = resolve(root, ns.job.path);
+      if (!existsSync(out.jobPath)) {
+        problems.push(problemAt(src, ['namespaces', i, 'job', 'path'], 'error', 'NAMESPACE_PATH_MISSING', `job path "${ns.job.path}" does not exist`, { hint: 'create the folder or fix the path (relative to optimus.yaml)' }));
+      }
+    }
+    namespaces.push(out);
+  });
+
+  const { rules, errors } = parseHookRules(raw.plugins?.dependencies ?? []);
+  for (const e of errors) problems.push(problemAt(src, ['plugins', 'dependencies', e.index], 'error', 'HOOK_RULE_INVALID', e.message));
+
+  const installLocation = raw.plugins?.install_location ?? '.plugins';
+  const config: ProjectConfig = {
+    file,
+    root,
+    version: String(raw.version),
+    project: { name: raw.project.name, config: stringMap(raw.project.config) },
+    namespaces,
+    installLocation: isAbsolute(installLocation) ? installLocation : resolve(root, installLocation),
+    hookRules: rules,
+    pluginsRaw: raw.plugins,
+    source: src,
+  };
+  if (raw.host) config.host = raw.host;
+  if (raw.project.preset_path) {
+    config.project.presetPath = resolve(root, raw.project.preset_path);
+    const presets = loadPresets(config.project.presetPath, problems);
+    if (presets) config.presets = presets;
+  }
+  return { config, problems };
+}
+
+const presetsSchema = z.strictObject({
+  presets: z.record(z.string(), z.strictObject({ description: z.string().optional(), window: windowSchema })),
+});
+
+function loadPresets(file: string, problems: Problem[]): Set<string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    problems.push({ severity: 'error', code: 'PRESETS_MISSING', message: `cannot read window presets: ${ioMessage(e)}`, file, hint: 'fix project.preset_path in optimus.yaml' });
+    return undefined;
+  }
+  const src = parseYaml(text, file);
+  problems.push(...src.problems);
+  if (hasErrors(src.problems)) return undefined;
+  const shape = shapeProblems(presetsSchema, src.value, src, { unknownKeys: 'error', codePrefix: 'PRESETS' });
+  problems.push(...shape);
+  if (hasErrors(shape)) return undefined;
+  return new Set(Object.keys((src.value as z.infer<typeof presetsSchema>).presets).map(normalisePresetName));
+}
+
+function stringMap(v: Record<string, unknown> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v ?? {})) out[k] = val === null || val === undefined ? '' : String(val);
+  return out;
+}
