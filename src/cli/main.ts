@@ -16,7 +16,8 @@ export function buildProgram(): Command {
     .description('Plugin-driven data-job orchestrator: validate, deploy and run jobs built from plugins.')
     .version(VERSION, '-v, --version')
     .showSuggestionAfterError(true)
-    .configureHelp({ sortSubcommands: true });
+    .configureHelp({ sortSubcommands: true })
+    .exitOverride();
 
   const plugin = program.command('plugin').description('inspect, validate and install plugins');
   plugin
@@ -57,13 +58,13 @@ const VERSION = '0.1.0';
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
-      // Help and version are successful exits; everything else from commander is bad usage.
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+      // Asked-for help and version are successful exits; everything else from commander (including
+      // help shown because a subcommand is missing) is bad usage.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
         process.exitCode = 0;
         return;
       }

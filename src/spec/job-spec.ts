@@ -206,9 +206,12 @@ function mergeJob(child: Raw, parent: Raw, origins: HookOrigin[], parentSource: 
   const hookOrigins = [...origins];
   if (ch.length || ph.length) {
     const hooks = ch.map((h) => ({ ...h }));
+    // Only hooks of the nearer files absorb a parent's hook: duplicates within one file are reported.
+    const nearer = new Map<unknown, Raw>();
+    for (const h of hooks) if (!nearer.has(h.name)) nearer.set(h.name, h);
     ph.forEach((p, i) => {
       if (!isObj(p)) return;
-      const mine = hooks.find((h) => h.name === p.name);
+      const mine = nearer.get(p.name);
       if (!mine) {
         hooks.push(p);
         hookOrigins.push({ source: parentSource, index: i });
@@ -321,12 +324,12 @@ const GO_DURATION = /^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))
 
 function semanticChecks(spec: JobSpec, job: LoadedJob): Problem[] {
   const out: Problem[] = [];
-  const start = Date.parse(`${spec.schedule.start_date}T00:00:00Z`);
-  if (Number.isNaN(start)) out.push(job.problem(['schedule', 'start_date'], 'error', 'JOB_INVALID', `start_date "${spec.schedule.start_date}" is not a real date`));
+  const start = calendarDate(spec.schedule.start_date);
+  if (start === undefined) out.push(job.problem(['schedule', 'start_date'], 'error', 'JOB_INVALID', `start_date "${spec.schedule.start_date}" is not a real date`));
   if (spec.schedule.end_date) {
-    const end = Date.parse(`${spec.schedule.end_date}T00:00:00Z`);
-    if (Number.isNaN(end)) out.push(job.problem(['schedule', 'end_date'], 'error', 'JOB_INVALID', `end_date "${spec.schedule.end_date}" is not a real date`));
-    else if (end < start) out.push(job.problem(['schedule', 'end_date'], 'error', 'JOB_INVALID', 'end_date is before start_date'));
+    const end = calendarDate(spec.schedule.end_date);
+    if (end === undefined) out.push(job.problem(['schedule', 'end_date'], 'error', 'JOB_INVALID', `end_date "${spec.schedule.end_date}" is not a real date`));
+    else if (start !== undefined && end < start) out.push(job.problem(['schedule', 'end_date'], 'error', 'JOB_INVALID', 'end_date is before start_date'));
   }
   if (spec.schedule.interval) {
     const interval = spec.schedule.interval.trim();
@@ -356,6 +359,15 @@ function semanticChecks(spec: JobSpec, job: LoadedJob): Problem[] {
     }
   });
   return out;
+}
+
+/** Epoch ms of a YYYY-MM-DD date that exists in the calendar (2026-02-30 does not). */
+function calendarDate(text: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return undefined;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  if (d.getUTCFullYear() !== Number(m[1]) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) return undefined;
+  return d.getTime();
 }
 
 function isInside(dir: string, root: string): boolean {
