@@ -52,10 +52,14 @@ export interface JobContext {
 export function validateProject(opts: ValidateOptions): ProjectReport {
   const { config, problems } = loadProjectConfig(opts.dir);
   const emptySet: PluginSet = { plugins: new Map(), results: [], problems: [] };
-  if (!config || hasErrors(problems)) return { ...(config ? { config } : {}), plugins: emptySet, problems, jobs: [] };
+  if (!config || hasErrors(problems))
+    return { ...(config ? { config } : {}), plugins: emptySet, problems, jobs: [] };
 
   const plugins = loadPluginSet([opts.pluginsDir ?? config.installLocation]);
-  if (!opts.pluginsDir && plugins.problems.some((p) => p.code === 'FILE_UNREADABLE' && p.file === config.installLocation)) {
+  if (
+    !opts.pluginsDir &&
+    plugins.problems.some((p) => p.code === 'FILE_UNREADABLE' && p.file === config.installLocation)
+  ) {
     const p = plugins.problems.find((x) => x.file === config.installLocation)!;
     p.message = `plugin directory ${relative(process.cwd(), config.installLocation) || '.'} does not exist`;
     p.hint = 'run `optimus plugin install`, or pass --plugins <dir> with the plugin specs';
@@ -69,12 +73,20 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
   const byName = new Map<string, JobReport>();
   for (const ns of config.namespaces) {
     if (!ns.jobPath) continue;
-    for (const dir of discoverJobDirs(ns.jobPath)) {
+    for (const dir of discoverJobDirs(ns.jobPath, cache)) {
       const loaded = loadJob(dir, ns.jobPath, cache);
       const report = checkLoadedJob(loaded, ns.name, ctx);
       const prev = byName.get(report.name);
       if (prev && report.spec) {
-        report.problems.push(loaded.problem(['name'], 'error', 'JOB_DUPLICATE', `job "${report.name}" is also defined in ${relative(process.cwd(), prev.file)}`, { hint: 'job names must be unique in a project' }));
+        report.problems.push(
+          loaded.problem(
+            ['name'],
+            'error',
+            'JOB_DUPLICATE',
+            `job "${report.name}" is also defined in ${relative(process.cwd(), prev.file)}`,
+            { hint: 'job names must be unique in a project' },
+          ),
+        );
       } else if (report.spec) byName.set(report.name, report);
       jobs.push(report);
     }
@@ -85,7 +97,13 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
     selected = jobs.filter((j) => wanted.has(j.name));
     for (const name of wanted) {
       if (!byName.has(name)) {
-        problems.push({ severity: 'error', code: 'JOB_NOT_FOUND', message: `job "${name}" is not in any namespace`, file: config.file, hint: suggest(name, [...byName.keys()]) });
+        problems.push({
+          severity: 'error',
+          code: 'JOB_NOT_FOUND',
+          message: `job "${name}" is not in any namespace`,
+          file: config.file,
+          hint: suggest(name, [...byName.keys()]),
+        });
       }
     }
   }
@@ -95,7 +113,14 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
 /** Run graph, configs and window checks on a loaded job. */
 export function checkLoadedJob(loaded: LoadedJob, namespace: string, ctx: JobContext): JobReport {
   const problems = [...loaded.problems];
-  const report: JobReport = { name: loaded.spec?.name ?? relative(process.cwd(), loaded.dir), namespace, dir: loaded.dir, file: loaded.file, nodes: [], problems };
+  const report: JobReport = {
+    name: loaded.spec?.name ?? relative(process.cwd(), loaded.dir),
+    namespace,
+    dir: loaded.dir,
+    file: loaded.file,
+    nodes: [],
+    problems,
+  };
   const spec = loaded.spec;
   if (!spec || hasErrors(problems)) return report;
   report.spec = spec;
@@ -105,9 +130,13 @@ export function checkLoadedJob(loaded: LoadedJob, namespace: string, ctx: JobCon
   for (const issue of graph.issues) {
     let path: PathSegment[] = [];
     if (issue.task) path = ['task', 'name'];
-    else if (issue.hookIndex !== undefined) path = issue.field ? ['hooks', issue.hookIndex, issue.field] : ['hooks', issue.hookIndex];
+    else if (issue.hookIndex !== undefined)
+      path = issue.field ? ['hooks', issue.hookIndex, issue.field] : ['hooks', issue.hookIndex];
     else if (issue.ruleIndex !== undefined) path = ['hooks'];
-    const where = issue.ruleIndex !== undefined && ctx.rulesFile ? ` (${relative(process.cwd(), ctx.rulesFile)}: plugins.dependencies[${issue.ruleIndex}])` : '';
+    const where =
+      issue.ruleIndex !== undefined && ctx.rulesFile
+        ? ` (${relative(process.cwd(), ctx.rulesFile)}: plugins.dependencies[${issue.ruleIndex}])`
+        : '';
     const opts = issue.hint ? { hint: issue.hint } : {};
     problems.push(loaded.problem(path, issue.severity, issue.code, issue.message + where, opts));
   }
@@ -125,23 +154,50 @@ export function checkLoadedJob(loaded: LoadedJob, namespace: string, ctx: JobCon
     if (!plugin) return;
     for (const c of checkConfigs(plugin, hook.config, 'hook')) {
       const path = c.present ? ['hooks', i, 'config', c.key] : ['hooks', i, 'config'];
-      problems.push(loaded.problem(path, c.severity, c.code, `hook "${hook.name}": ${c.message}`, c.hint ? { hint: c.hint } : {}));
+      problems.push(
+        loaded.problem(
+          path,
+          c.severity,
+          c.code,
+          `hook "${hook.name}": ${c.message}`,
+          c.hint ? { hint: c.hint } : {},
+        ),
+      );
     }
     checkVersion(plugin, hook.version, ['hooks', i, 'version'], loaded, problems);
   });
   for (const w of checkWindow(spec.version, spec.task.window, ctx.presets)) {
     const path = w.field ? ['task', 'window', w.field] : ['task', 'window'];
-    problems.push(loaded.problem(path, w.severity, w.severity === 'error' ? 'WINDOW_INVALID' : 'WINDOW_WARNING', w.message));
+    problems.push(
+      loaded.problem(
+        path,
+        w.severity,
+        w.severity === 'error' ? 'WINDOW_INVALID' : 'WINDOW_WARNING',
+        w.message,
+      ),
+    );
   }
   return report;
 }
 
-function checkVersion(plugin: Plugin, version: string | undefined, path: PathSegment[], loaded: LoadedJob, problems: Problem[]) {
+function checkVersion(
+  plugin: Plugin,
+  version: string | undefined,
+  path: PathSegment[],
+  loaded: LoadedJob,
+  problems: Problem[],
+) {
   if (version === undefined || version === '' || version in plugin.versions) return;
   problems.push(
-    loaded.problem(path, 'error', 'PLUGIN_VERSION_UNKNOWN', `plugin "${plugin.name}" has no version "${version}"`, {
-      hint: `available: ${Object.keys(plugin.versions).join(', ')}`,
-    }),
+    loaded.problem(
+      path,
+      'error',
+      'PLUGIN_VERSION_UNKNOWN',
+      `plugin "${plugin.name}" has no version "${version}"`,
+      {
+        hint: `available: ${Object.keys(plugin.versions).join(', ')}`,
+      },
+    ),
   );
 }
 
@@ -153,7 +209,9 @@ export function suggest(name: string, known: readonly string[]): string {
     .slice(0, 3)
     .map((x) => x.k);
   if (close.length) return `did you mean ${close.join(', ')}?`;
-  return known.length ? `known jobs: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''}` : 'the project has no jobs';
+  return known.length
+    ? `known jobs: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''}`
+    : 'the project has no jobs';
 }
 
 function distance(a: string, b: string): number {

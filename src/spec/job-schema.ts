@@ -1,15 +1,22 @@
 /** Shape of job.yaml and this.yaml. Every field is optional here: required ones are checked after inheritance. */
 import { z } from 'zod';
 
-const scalar = z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, number or boolean' });
-const nullableScalar = z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'must be a string, number or boolean' });
+const scalar = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'must be a string, number or boolean',
+});
+const nullableScalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: 'must be a string, number or boolean',
+});
 const stringMap = z.record(z.string(), nullableScalar);
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date written YYYY-MM-DD');
 const name = z
   .string()
   .min(1)
   .max(125)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may contain only letters, digits, "_", "-" and "." and must start with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+    'may contain only letters, digits, "_", "-" and "." and must start with a letter or digit',
+  );
 
 export const windowSchema = z.strictObject({
   size: scalar.optional(),
@@ -24,7 +31,11 @@ const hookSchema = z.strictObject({
   name,
   type: name.optional(),
   stage: z.enum(['pre', 'post', 'fail']).optional(),
-  depends_on: z.union([z.string(), z.array(z.string())], { error: 'must be a list of hook names or a comma-separated string' }).optional(),
+  depends_on: z
+    .union([z.string(), z.array(z.string())], {
+      error: 'must be a list of hook names or a comma-separated string',
+    })
+    .optional(),
   version: scalar.optional(),
   config: stringMap.nullable().optional(),
   alert: z.unknown().optional(),
@@ -33,7 +44,9 @@ const hookSchema = z.strictObject({
 const resources = z.strictObject({ cpu: scalar.optional(), memory: scalar.optional() });
 
 export const jobFileSchema = z.strictObject({
-  version: z.union([z.literal(1), z.literal(2), z.literal(3)], { error: 'must be 1, 2 or 3 (the window version)' }).optional(),
+  version: z
+    .union([z.literal(1), z.literal(2), z.literal(3)], { error: 'must be 1, 2 or 3 (the window version)' })
+    .optional(),
   name: name.optional(),
   owner: z.string().min(1).optional(),
   description: z.string().optional(),

@@ -12,8 +12,8 @@ import { HOOK_STAGES, type HookStage } from '../core/plugin.js';
 import { formatPath, hasErrors, type PathSegment, type Problem, type Severity } from '../core/problem.js';
 import { jobFileSchema } from './job-schema.js';
 import { ioMessage } from './plugin-spec.js';
-import { shapeProblems } from './zod-problems.js';
 import { parseYaml, type YamlSource } from './yaml-source.js';
+import { shapeProblems } from './zod-problems.js';
 
 export const JOB_FILE = 'job.yaml';
 export const PARENT_FILE = 'this.yaml';
@@ -29,7 +29,13 @@ export interface LoadedJob {
   problems: Problem[];
   /** Locate a path of the merged spec in the file it came from. */
   locate(path: readonly PathSegment[], opts?: { key?: boolean }): Pick<Problem, 'file' | 'line' | 'column'>;
-  problem(path: readonly PathSegment[], severity: Severity, code: string, message: string, opts?: { key?: boolean; hint?: string }): Problem;
+  problem(
+    path: readonly PathSegment[],
+    severity: Severity,
+    code: string,
+    message: string,
+    opts?: { key?: boolean; hint?: string },
+  ): Problem;
 }
 
 /** Parsed this.yaml files, shared by every job of a project so each is read once. */
@@ -50,8 +56,11 @@ function readParent(dir: string, cache: ParentCache): YamlSource | null {
   return src;
 }
 
-/** Every folder under `root` that holds a job.yaml (assets folders of jobs are not searched). */
-export function discoverJobDirs(root: string): string[] {
+/**
+ * Every folder under `root` that holds a job.yaml (assets folders of jobs are not searched). With a
+ * cache, records the folders that have no this.yaml, so loading jobs never probes for one.
+ */
+export function discoverJobDirs(root: string, cache?: ParentCache): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     let entries: import('node:fs').Dirent[];
@@ -60,8 +69,19 @@ export function discoverJobDirs(root: string): string[] {
     } catch {
       return;
     }
-    const isJob = entries.some((e) => e.isFile() && e.name === JOB_FILE);
-    if (isJob) out.push(dir);
+    let isJob = false;
+    let hasParent = false;
+    let hasAssets = false;
+    for (const e of entries) {
+      if (e.name === JOB_FILE && e.isFile()) isJob = true;
+      else if (e.name === PARENT_FILE && e.isFile()) hasParent = true;
+      else if (e.name === ASSETS_DIR && e.isDirectory()) hasAssets = true;
+    }
+    if (cache && !hasParent) cache.set(dir, null);
+    if (isJob) {
+      out.push(dir);
+      if (!hasAssets) noAssets.add(dir);
+    }
     for (const e of entries) {
       if (!e.isDirectory() || e.name.startsWith('.') || e.name === 'node_modules') continue;
       if (isJob && e.name === ASSETS_DIR) continue;
@@ -71,6 +91,9 @@ export function discoverJobDirs(root: string): string[] {
   walk(root);
   return out.sort();
 }
+
+/** Job folders seen by discovery to have no assets/ folder. */
+const noAssets = new Set<string>();
 
 export function loadJob(dir: string, root: string, cache: ParentCache = new Map()): LoadedJob {
   const file = join(dir, JOB_FILE);
@@ -97,7 +120,14 @@ export function loadJob(dir: string, root: string, cache: ParentCache = new Map(
   for (const s of sources) {
     if (s.value === null || s.value === undefined) continue;
     if (typeof s.value !== 'object' || Array.isArray(s.value)) {
-      problems.push({ severity: 'error', code: 'JOB_INVALID', message: 'a job spec must be a YAML mapping', file: s.file, line: 1, column: 1 });
+      problems.push({
+        severity: 'error',
+        code: 'JOB_INVALID',
+        message: 'a job spec must be a YAML mapping',
+        file: s.file,
+        line: 1,
+        column: 1,
+      });
     }
   }
   if (hasErrors(problems)) return finish({ dir, file, problems, sources, hookOrigins: [] });
@@ -112,7 +142,12 @@ export function loadJob(dir: string, root: string, cache: ParentCache = new Map(
   });
   const strict = merged.version === 3;
   for (const s of sources) {
-    problems.push(...shapeProblems(jobFileSchema, s.value ?? {}, s, { unknownKeys: strict ? 'error' : 'warning', codePrefix: 'JOB' }));
+    problems.push(
+      ...shapeProblems(jobFileSchema, s.value ?? {}, s, {
+        unknownKeys: strict ? 'error' : 'warning',
+        codePrefix: 'JOB',
+      }),
+    );
   }
   const job = finish({ dir, file, problems, sources, hookOrigins });
   if (hasErrors(problems)) return job;
@@ -134,12 +169,34 @@ export function loadJob(dir: string, root: string, cache: ParentCache = new Map(
   return job;
 }
 
+/** Shape problems per file; a this.yaml shared by thousands of jobs is checked once per mode. */
+const shapeCache = new WeakMap<YamlSource, { strict?: Problem[]; lenient?: Problem[] }>();
+function shapeOf(src: YamlSource, strict: boolean): Problem[] {
+  let entry = shapeCache.get(src);
+  if (!entry) {
+    entry = {};
+    shapeCache.set(src, entry);
+  }
+  const key = strict ? 'strict' : 'lenient';
+  entry[key] ??= shapeProblems(jobFileSchema, src.value ?? {}, src, {
+    unknownKeys: strict ? 'error' : 'warning',
+    codePrefix: 'JOB',
+  });
+  return entry[key];
+}
+
 interface HookOrigin {
   source: number;
   index: number;
 }
 
-function finish(p: { dir: string; file: string; problems: Problem[]; sources: YamlSource[]; hookOrigins: HookOrigin[] }): LoadedJob {
+function finish(p: {
+  dir: string;
+  file: string;
+  problems: Problem[];
+  sources: YamlSource[];
+  hookOrigins: HookOrigin[];
+}): LoadedJob {
   const locate = (path: readonly PathSegment[], opts?: { key?: boolean }) => {
     let candidates = p.sources.map((s) => ({ s, path }));
     if (path[0] === 'hooks' && typeof path[1] === 'number' && p.hookOrigins[path[1]]) {
@@ -176,7 +233,12 @@ function mergeDeep(child: unknown, parent: unknown): unknown {
   return out;
 }
 
-function mergeJob(child: Raw, parent: Raw, origins: HookOrigin[], parentSource: number): { merged: Raw; hookOrigins: HookOrigin[] } {
+function mergeJob(
+  child: Raw,
+  parent: Raw,
+  origins: HookOrigin[],
+  parentSource: number,
+): { merged: Raw; hookOrigins: HookOrigin[] } {
   const out: Raw = { ...child };
   for (const [k, v] of Object.entries(parent)) {
     if (k === 'hooks' || k === 'dependencies' || k === 'behavior') continue;
@@ -196,7 +258,8 @@ function mergeJob(child: Raw, parent: Raw, origins: HookOrigin[], parentSource: 
   const cd = Array.isArray(child.dependencies) ? (child.dependencies as Raw[]) : [];
   const pd = Array.isArray(parent.dependencies) ? (parent.dependencies as Raw[]) : [];
   if (cd.length || pd.length) {
-    const key = (d: Raw) => (isObj(d.http) ? `http:${String(d.http.name)}` : `${String(d.job)}|${String(d.type ?? '')}`);
+    const key = (d: Raw) =>
+      isObj(d.http) ? `http:${String(d.http.name)}` : `${String(d.job)}|${String(d.type ?? '')}`;
     const keys = new Set(cd.map(key));
     out.dependencies = [...cd, ...pd.filter((d) => isObj(d) && !keys.has(key(d)))];
   }
@@ -273,8 +336,10 @@ function toJobSpec(m: Raw, assets: Record<string, string>): JobSpec {
     task: { name: s(task.name), config: stringMap(task.config) },
     hooks: ((m.hooks ?? []) as Raw[]).map((h): HookSpec => {
       const hook: HookSpec = { name: s(h.name), type: s(h.type ?? h.name), config: stringMap(h.config) };
-      if (h.stage !== undefined && HOOK_STAGES.includes(h.stage as HookStage)) hook.stage = h.stage as HookStage;
-      if (h.depends_on !== undefined && h.depends_on !== null) hook.dependsOn = splitDependsOn(h.depends_on as string | string[]);
+      if (h.stage !== undefined && HOOK_STAGES.includes(h.stage as HookStage))
+        hook.stage = h.stage as HookStage;
+      if (h.depends_on !== undefined && h.depends_on !== null)
+        hook.dependsOn = splitDependsOn(h.depends_on as string | string[]);
       if (h.version !== undefined) hook.version = s(h.version);
       return hook;
     }),
@@ -296,27 +361,41 @@ function toJobSpec(m: Raw, assets: Record<string, string>): JobSpec {
 }
 
 function readAssets(dir: string, problems: Problem[]): Record<string, string> {
-  const root = join(dir, ASSETS_DIR);
   const out: Record<string, string> = {};
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = readdirSync(root, { withFileTypes: true, recursive: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      problems.push({ severity: 'error', code: 'FILE_UNREADABLE', message: `cannot read assets: ${ioMessage(e)}`, file: root });
-    }
-    return out;
-  }
-  for (const e of entries) {
-    if (!e.isFile()) continue;
-    const full = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
-    const key = relative(root, full).split(sep).join('/');
+  if (noAssets.has(dir)) return out;
+  const walk = (folder: string, prefix: string) => {
+    let entries: import('node:fs').Dirent[];
     try {
-      out[key] = readFileSync(full, 'utf8');
-    } catch (err) {
-      problems.push({ severity: 'error', code: 'FILE_UNREADABLE', message: `cannot read asset: ${ioMessage(err)}`, file: full });
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        problems.push({
+          severity: 'error',
+          code: 'FILE_UNREADABLE',
+          message: `cannot read assets: ${ioMessage(e)}`,
+          file: folder,
+        });
+      }
+      return;
     }
-  }
+    for (const e of entries) {
+      const full = join(folder, e.name);
+      if (e.isDirectory()) walk(full, `${prefix}${e.name}/`);
+      else if (e.isFile()) {
+        try {
+          out[`${prefix}${e.name}`] = readFileSync(full, 'utf8');
+        } catch (err) {
+          problems.push({
+            severity: 'error',
+            code: 'FILE_UNREADABLE',
+            message: `cannot read asset: ${ioMessage(err)}`,
+            file: full,
+          });
+        }
+      }
+    }
+  };
+  walk(join(dir, ASSETS_DIR), '');
   return out;
 }
 
@@ -325,40 +404,101 @@ const GO_DURATION = /^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))
 function semanticChecks(spec: JobSpec, job: LoadedJob): Problem[] {
   const out: Problem[] = [];
   const start = calendarDate(spec.schedule.start_date);
-  if (start === undefined) out.push(job.problem(['schedule', 'start_date'], 'error', 'JOB_INVALID', `start_date "${spec.schedule.start_date}" is not a real date`));
+  if (start === undefined)
+    out.push(
+      job.problem(
+        ['schedule', 'start_date'],
+        'error',
+        'JOB_INVALID',
+        `start_date "${spec.schedule.start_date}" is not a real date`,
+      ),
+    );
   if (spec.schedule.end_date) {
     const end = calendarDate(spec.schedule.end_date);
-    if (end === undefined) out.push(job.problem(['schedule', 'end_date'], 'error', 'JOB_INVALID', `end_date "${spec.schedule.end_date}" is not a real date`));
-    else if (start !== undefined && end < start) out.push(job.problem(['schedule', 'end_date'], 'error', 'JOB_INVALID', 'end_date is before start_date'));
+    if (end === undefined)
+      out.push(
+        job.problem(
+          ['schedule', 'end_date'],
+          'error',
+          'JOB_INVALID',
+          `end_date "${spec.schedule.end_date}" is not a real date`,
+        ),
+      );
+    else if (start !== undefined && end < start)
+      out.push(
+        job.problem(['schedule', 'end_date'], 'error', 'JOB_INVALID', 'end_date is before start_date'),
+      );
   }
   if (spec.schedule.interval) {
     const interval = spec.schedule.interval.trim();
-    if (interval !== '@once') {
-      try {
-        CronExpressionParser.parse(interval, { tz: 'UTC' });
-      } catch (e) {
-        out.push(
-          job.problem(['schedule', 'interval'], 'error', 'JOB_INVALID', `interval "${interval}" is not a cron expression: ${(e as Error).message}`, {
+    const error = cronError(interval);
+    if (error) {
+      out.push(
+        job.problem(
+          ['schedule', 'interval'],
+          'error',
+          'JOB_INVALID',
+          `interval "${interval}" is not a cron expression: ${error}`,
+          {
             hint: 'use five cron fields such as "0 2 * * *", or @hourly, @daily, @weekly, @monthly, @yearly',
-          }),
-        );
-      }
+          },
+        ),
+      );
     }
   }
   const delay = spec.behavior.retry?.delay;
   if (delay !== undefined && !GO_DURATION.test(String(delay))) {
-    out.push(job.problem(['behavior', 'retry', 'delay'], 'error', 'JOB_INVALID', `retry delay "${delay}" is not a duration such as 30s, 5m or 1h`));
+    out.push(
+      job.problem(
+        ['behavior', 'retry', 'delay'],
+        'error',
+        'JOB_INVALID',
+        `retry delay "${delay}" is not a duration such as 30s, 5m or 1h`,
+      ),
+    );
   }
   for (const key of Object.keys(spec.labels)) {
-    if (key.trim() === '') out.push(job.problem(['labels'], 'error', 'JOB_INVALID', 'label keys must not be empty'));
+    if (key.trim() === '')
+      out.push(job.problem(['labels'], 'error', 'JOB_INVALID', 'label keys must not be empty'));
   }
   spec.dependencies.forEach((d, i) => {
-    if (!d.job && !d.http) out.push(job.problem(['dependencies', i], 'error', 'JOB_INVALID', 'a dependency needs `job` (name or project/name) or `http`'));
+    if (!d.job && !d.http)
+      out.push(
+        job.problem(
+          ['dependencies', i],
+          'error',
+          'JOB_INVALID',
+          'a dependency needs `job` (name or project/name) or `http`',
+        ),
+      );
     if (d.job && !/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)?$/.test(d.job)) {
-      out.push(job.problem(['dependencies', i, 'job'], 'error', 'JOB_INVALID', `"${d.job}" is not a job name or project/job name`));
+      out.push(
+        job.problem(
+          ['dependencies', i, 'job'],
+          'error',
+          'JOB_INVALID',
+          `"${d.job}" is not a job name or project/job name`,
+        ),
+      );
     }
   });
   return out;
+}
+
+const cronChecked = new Map<string, string | undefined>();
+/** Why a schedule interval is not valid, if it is not; projects reuse a few intervals, so cache. */
+function cronError(interval: string): string | undefined {
+  if (interval === '@once') return undefined;
+  if (!cronChecked.has(interval)) {
+    let error: string | undefined;
+    try {
+      CronExpressionParser.parse(interval);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    cronChecked.set(interval, error);
+  }
+  return cronChecked.get(interval);
 }
 
 /** Epoch ms of a YYYY-MM-DD date that exists in the calendar (2026-02-30 does not). */
@@ -366,7 +506,12 @@ function calendarDate(text: string): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   if (!m) return undefined;
   const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  if (d.getUTCFullYear() !== Number(m[1]) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) return undefined;
+  if (
+    d.getUTCFullYear() !== Number(m[1]) ||
+    d.getUTCMonth() !== Number(m[2]) - 1 ||
+    d.getUTCDate() !== Number(m[3])
+  )
+    return undefined;
   return d.getTime();
 }
 

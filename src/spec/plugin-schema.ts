@@ -4,12 +4,19 @@
  */
 import { z } from 'zod';
 
-const scalar = z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, number or boolean' });
+const scalar = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'must be a string, number or boolean',
+});
 const identifier = z
   .string()
   .min(1)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may contain only letters, digits, "_", "-" and "." and must start with a letter or digit');
-const configName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment-variable style name ([A-Za-z_][A-Za-z0-9_]*)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+    'may contain only letters, digits, "_", "-" and "." and must start with a letter or digit',
+  );
+const configName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment-variable style name ([A-Za-z_][A-Za-z0-9_]*)');
 
 export const entrypointSchema = z.strictObject({
   shell: z.string().min(1).optional().describe('shell that runs the script; default /bin/sh'),
@@ -121,7 +128,9 @@ export const pluginV1Schema = z.strictObject({
   pluginmods: z.array(z.string()).optional(),
   pluginversion: z.union([z.string().min(1), z.number()], { error: 'must be a non-empty version string' }),
   image: z.string().min(1),
-  entrypoint: z.union([entrypointSchema, z.string().min(1)], { error: 'must be a mapping with shell and script' }),
+  entrypoint: z.union([entrypointSchema, z.string().min(1)], {
+    error: 'must be a mapping with shell and script',
+  }),
   hooktype: z.enum(['pre', 'post', 'fail']).optional(),
   dependson: z.array(z.string()).optional(),
   questions: z.array(questionSchema({ promptRequired: false })).optional(),

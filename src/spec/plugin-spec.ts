@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AssetParser,
+  allQuestions,
   type ConfigDecl,
   type Dialect,
   type Entrypoint,
@@ -11,13 +12,12 @@ import {
   type Plugin,
   type PluginVersion,
   type Question,
-  allQuestions,
 } from '../core/plugin.js';
 import { hasErrors, type PathSegment, type Problem } from '../core/problem.js';
 import { isSecretReference } from '../core/secret-ref.js';
 import { DEPRECATED_PLUGIN_KEYS, pluginV1Schema, pluginV2Schema, pluginV3Schema } from './plugin-schema.js';
-import { shapeProblems, typeName } from './zod-problems.js';
 import { parseYaml, problemAt, type YamlSource } from './yaml-source.js';
+import { shapeProblems, typeName } from './zod-problems.js';
 
 export interface PluginLoadResult {
   file: string;
@@ -46,9 +46,16 @@ function loadPluginValue(src: YamlSource): PluginLoadResult {
   const raw = src.value;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     problems.push(
-      problemAt(src, [], 'error', 'PLUGIN_INVALID', `a plugin spec must be a YAML mapping, got ${typeName(raw)}`, {
-        hint: 'see `optimus plugin schema` for the expected shape',
-      }),
+      problemAt(
+        src,
+        [],
+        'error',
+        'PLUGIN_INVALID',
+        `a plugin spec must be a YAML mapping, got ${typeName(raw)}`,
+        {
+          hint: 'see `optimus plugin schema` for the expected shape',
+        },
+      ),
     );
     return { file, problems };
   }
@@ -56,25 +63,46 @@ function loadPluginValue(src: YamlSource): PluginLoadResult {
   const dialect = detectDialect(obj);
   if (!dialect) {
     problems.push(
-      problemAt(src, ['version'], 'error', 'PLUGIN_DIALECT_UNKNOWN', `unsupported plugin spec version ${JSON.stringify(obj.version)}`, {
-        hint: 'use version: 3 (or 2); omit version only for legacy v1 files with plugintype/pluginversion/image',
-      }),
+      problemAt(
+        src,
+        ['version'],
+        'error',
+        'PLUGIN_DIALECT_UNKNOWN',
+        `unsupported plugin spec version ${JSON.stringify(obj.version)}`,
+        {
+          hint: 'use version: 3 (or 2); omit version only for legacy v1 files with plugintype/pluginversion/image',
+        },
+      ),
     );
     return { file, problems };
   }
   const schema = dialect === 'v1' ? pluginV1Schema : dialect === 'v2' ? pluginV2Schema : pluginV3Schema;
-  problems.push(...shapeProblems(schema, obj, src, { unknownKeys: dialect === 'v3' ? 'error' : 'warning', codePrefix: 'PLUGIN' }));
+  problems.push(
+    ...shapeProblems(schema, obj, src, {
+      unknownKeys: dialect === 'v3' ? 'error' : 'warning',
+      codePrefix: 'PLUGIN',
+    }),
+  );
   if (dialect !== 'v3') {
     for (const key of Object.keys(DEPRECATED_PLUGIN_KEYS)) {
       if (key in obj) {
-        problems.push(problemAt(src, [key], 'warning', 'PLUGIN_DEPRECATED', DEPRECATED_PLUGIN_KEYS[key]!, { key: true }));
+        problems.push(
+          problemAt(src, [key], 'warning', 'PLUGIN_DEPRECATED', DEPRECATED_PLUGIN_KEYS[key]!, { key: true }),
+        );
       }
     }
     if (typeof obj.entrypoint === 'string') {
       problems.push(
-        problemAt(src, ['entrypoint'], 'warning', 'PLUGIN_DEPRECATED', 'a plain-string entrypoint is deprecated; it is used as the script', {
-          hint: 'write entrypoint: {shell: /bin/sh, script: "..."}',
-        }),
+        problemAt(
+          src,
+          ['entrypoint'],
+          'warning',
+          'PLUGIN_DEPRECATED',
+          'a plain-string entrypoint is deprecated; it is used as the script',
+          {
+            hint: 'write entrypoint: {shell: /bin/sh, script: "..."}',
+          },
+        ),
       );
     }
   }
@@ -112,7 +140,8 @@ function normalise(obj: Raw, dialect: Dialect): Plugin {
     mods: [],
     hints: { dependsOn: [] },
   };
-  if (typeof obj.destination_urn_template === 'string') base.destinationUrnTemplate = obj.destination_urn_template;
+  if (typeof obj.destination_urn_template === 'string')
+    base.destinationUrnTemplate = obj.destination_urn_template;
   if (obj.asset_parsers) base.assetParsers = obj.asset_parsers as Record<string, AssetParser[]>;
   if (dialect === 'v3') {
     base.questions = ((obj.questions as Raw[] | undefined) ?? []).map(normaliseQuestion);
@@ -136,7 +165,9 @@ function normaliseV1(obj: Raw): Plugin {
     typeof ep === 'string'
       ? { shell: '/bin/sh', script: ep }
       : { shell: str((ep as Raw).shell) || '/bin/sh', script: joinV1Script(str((ep as Raw).script)) };
-  const mods = ((obj.pluginmods as string[] | undefined) ?? []).some((m) => m.replace(/[_-]/g, '').toLowerCase() === 'dependencyresolver')
+  const mods = ((obj.pluginmods as string[] | undefined) ?? []).some(
+    (m) => m.replace(/[_-]/g, '').toLowerCase() === 'dependencyresolver',
+  )
     ? (['dependency_resolver'] as Mod[])
     : [];
   const p: Plugin = {
@@ -150,10 +181,14 @@ function normaliseV1(obj: Raw): Plugin {
     defaultConfig: nameValueMap(obj.defaultconfig),
     defaultAssets: nameValueMap(obj.defaultassets),
     mods,
-    hints: { kind: obj.plugintype as 'task' | 'hook', dependsOn: (obj.dependson as string[] | undefined) ?? [] },
+    hints: {
+      kind: obj.plugintype as 'task' | 'hook',
+      dependsOn: (obj.dependson as string[] | undefined) ?? [],
+    },
   };
   if (obj.hooktype) p.hints.stage = obj.hooktype as HookStage;
-  if (typeof obj.destination_urn_template === 'string') p.destinationUrnTemplate = obj.destination_urn_template;
+  if (typeof obj.destination_urn_template === 'string')
+    p.destinationUrnTemplate = obj.destination_urn_template;
   if (obj.asset_parsers) p.assetParsers = obj.asset_parsers as Record<string, AssetParser[]>;
   return p;
 }
@@ -179,7 +214,11 @@ function normaliseVersions(raw: Raw): Record<string, PluginVersion> {
   const defEp = def.entrypoint as Raw;
   const defShell = str(defEp.shell) || '/bin/sh';
   const out: Record<string, PluginVersion> = {
-    default: { image: str(def.image), tag: str(def.tag), entrypoint: { shell: defShell, script: str(defEp.script) } },
+    default: {
+      image: str(def.image),
+      tag: str(def.tag),
+      entrypoint: { shell: defShell, script: str(defEp.script) },
+    },
   };
   for (const [name, v] of Object.entries(raw)) {
     if (name === 'default') continue;
@@ -188,7 +227,10 @@ function normaliseVersions(raw: Raw): Record<string, PluginVersion> {
     out[name] = {
       image: str(ver.image) || out.default!.image,
       tag: str(ver.tag) || out.default!.tag,
-      entrypoint: { shell: str(ep.shell) || defShell, script: str(ep.script) || out.default!.entrypoint.script },
+      entrypoint: {
+        shell: str(ep.shell) || defShell,
+        script: str(ep.script) || out.default!.entrypoint.script,
+      },
     };
   }
   return out;
@@ -236,25 +278,67 @@ function crossChecks(plugin: Plugin, obj: Raw, dialect: Dialect, src: YamlSource
       const p = [...path, i];
       const name = str(q.name);
       if (seen.has(name)) {
-        problems.push(problemAt(src, [...p, 'name'], 'error', 'PLUGIN_DUPLICATE_QUESTION', `question "${name}" is already asked at ${seen.get(name)}`));
+        problems.push(
+          problemAt(
+            src,
+            [...p, 'name'],
+            'error',
+            'PLUGIN_DUPLICATE_QUESTION',
+            `question "${name}" is already asked at ${seen.get(name)}`,
+          ),
+        );
       } else seen.set(name, formatPathLocal(p));
       if (typeof q.regexp === 'string') {
         try {
           new RegExp(q.regexp);
         } catch (e) {
-          problems.push(problemAt(src, [...p, 'regexp'], 'error', 'PLUGIN_INVALID', `regexp does not compile: ${(e as Error).message}`));
+          problems.push(
+            problemAt(
+              src,
+              [...p, 'regexp'],
+              'error',
+              'PLUGIN_INVALID',
+              `regexp does not compile: ${(e as Error).message}`,
+            ),
+          );
         }
       }
       if (typeof q.minlength === 'number' && typeof q.maxlength === 'number' && q.minlength > q.maxlength) {
-        problems.push(problemAt(src, [...p, 'minlength'], 'error', 'PLUGIN_INVALID', `minlength ${q.minlength} is greater than maxlength ${q.maxlength}`));
+        problems.push(
+          problemAt(
+            src,
+            [...p, 'minlength'],
+            'error',
+            'PLUGIN_INVALID',
+            `minlength ${q.minlength} is greater than maxlength ${q.maxlength}`,
+          ),
+        );
       }
-      if (Array.isArray(q.multiselect) && q.default !== undefined && !q.multiselect.map(str).includes(str(q.default))) {
-        problems.push(problemAt(src, [...p, 'default'], 'error', 'PLUGIN_INVALID', `default "${str(q.default)}" is not one of the options`));
+      if (
+        Array.isArray(q.multiselect) &&
+        q.default !== undefined &&
+        !q.multiselect.map(str).includes(str(q.default))
+      ) {
+        problems.push(
+          problemAt(
+            src,
+            [...p, 'default'],
+            'error',
+            'PLUGIN_INVALID',
+            `default "${str(q.default)}" is not one of the options`,
+          ),
+        );
       }
       ((q.subquestions as Raw[] | undefined) ?? []).forEach((s, j) => {
         if (Array.isArray(q.multiselect) && !q.multiselect.map(str).includes(str(s.ifvalue))) {
           problems.push(
-            problemAt(src, [...p, 'subquestions', j, 'ifvalue'], 'warning', 'PLUGIN_UNREACHABLE_QUESTION', `ifvalue "${str(s.ifvalue)}" is not one of the options, so these questions are never asked`),
+            problemAt(
+              src,
+              [...p, 'subquestions', j, 'ifvalue'],
+              'warning',
+              'PLUGIN_UNREACHABLE_QUESTION',
+              `ifvalue "${str(s.ifvalue)}" is not one of the options, so these questions are never asked`,
+            ),
           );
         }
         walk(s.questions as Raw[] | undefined, [...p, 'subquestions', j, 'questions']);
@@ -266,14 +350,29 @@ function crossChecks(plugin: Plugin, obj: Raw, dialect: Dialect, src: YamlSource
   const configNames = new Set<string>();
   plugin.configs.forEach((c, i) => {
     if (configNames.has(c.name)) {
-      problems.push(problemAt(src, ['configs', i, 'name'], 'error', 'PLUGIN_DUPLICATE_CONFIG', `config "${c.name}" is declared twice`));
+      problems.push(
+        problemAt(
+          src,
+          ['configs', i, 'name'],
+          'error',
+          'PLUGIN_DUPLICATE_CONFIG',
+          `config "${c.name}" is declared twice`,
+        ),
+      );
     }
     configNames.add(c.name);
     if (c.secret && c.default !== undefined && !isSecretReference(c.default)) {
       problems.push(
-        problemAt(src, ['configs', i, 'default'], 'error', 'PLUGIN_SECRET_DEFAULT', `secret config "${c.name}" has a plain default value`, {
-          hint: `use a reference such as "{{ .secret.${c.name} }}" or remove the default`,
-        }),
+        problemAt(
+          src,
+          ['configs', i, 'default'],
+          'error',
+          'PLUGIN_SECRET_DEFAULT',
+          `secret config "${c.name}" has a plain default value`,
+          {
+            hint: `use a reference such as "{{ .secret.${c.name} }}" or remove the default`,
+          },
+        ),
       );
     }
   });
@@ -281,9 +380,16 @@ function crossChecks(plugin: Plugin, obj: Raw, dialect: Dialect, src: YamlSource
     const decl = plugin.configs.find((c) => c.name === key);
     if (decl?.secret && !isSecretReference(value)) {
       problems.push(
-        problemAt(src, ['default_config', key], 'error', 'PLUGIN_SECRET_DEFAULT', `secret config "${key}" has a plain default value`, {
-          hint: `use "{{ .secret.${key} }}"`,
-        }),
+        problemAt(
+          src,
+          ['default_config', key],
+          'error',
+          'PLUGIN_SECRET_DEFAULT',
+          `secret config "${key}" has a plain default value`,
+          {
+            hint: `use "{{ .secret.${key} }}"`,
+          },
+        ),
       );
     }
   }
@@ -298,9 +404,16 @@ function crossChecks(plugin: Plugin, obj: Raw, dialect: Dialect, src: YamlSource
         const q = allQuestions(plugin.questions).find((x) => x.name === c.name)!;
         if (!q.required && q.default === undefined) {
           problems.push(
-            problemAt(src, ['configs', i, 'required'], 'warning', 'PLUGIN_QUESTION_OPTIONAL', `config "${c.name}" is required but its question is optional`, {
-              hint: 'mark the question required too, so job create asks for it',
-            }),
+            problemAt(
+              src,
+              ['configs', i, 'required'],
+              'warning',
+              'PLUGIN_QUESTION_OPTIONAL',
+              `config "${c.name}" is required but its question is optional`,
+              {
+                hint: 'mark the question required too, so job create asks for it',
+              },
+            ),
           );
         }
       }
@@ -310,26 +423,34 @@ function crossChecks(plugin: Plugin, obj: Raw, dialect: Dialect, src: YamlSource
 }
 
 function formatPathLocal(p: PathSegment[]): string {
-  return p.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('').replace(/^\./, '');
+  return p
+    .map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 /** `<NAME>` placeholders must be closed and hold a config name. */
 export function checkUrnTemplate(t: string): string | undefined {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) return `destination_urn_template "${t}" must start with a scheme such as bigquery://`;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(t))
+    return `destination_urn_template "${t}" must start with a scheme such as bigquery://`;
   let i = 0;
   while (i < t.length) {
     const open = t.indexOf('<', i);
     const close = t.indexOf('>', i);
     if (open < 0) {
-      if (close >= 0) return `destination_urn_template has a ">" without a matching "<" at character ${close + 1}`;
+      if (close >= 0)
+        return `destination_urn_template has a ">" without a matching "<" at character ${close + 1}`;
       return undefined;
     }
-    if (close >= 0 && close < open) return `destination_urn_template has a ">" without a matching "<" at character ${close + 1}`;
+    if (close >= 0 && close < open)
+      return `destination_urn_template has a ">" without a matching "<" at character ${close + 1}`;
     const end = t.indexOf('>', open);
     const nextOpen = t.indexOf('<', open + 1);
-    if (end < 0 || (nextOpen >= 0 && nextOpen < end)) return `destination_urn_template has an unclosed "<" at character ${open + 1}`;
+    if (end < 0 || (nextOpen >= 0 && nextOpen < end))
+      return `destination_urn_template has an unclosed "<" at character ${open + 1}`;
     const name = t.slice(open + 1, end);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `destination_urn_template placeholder "<${name}>" is not a config name`;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      return `destination_urn_template placeholder "<${name}>" is not a config name`;
     i = end + 1;
   }
   return undefined;
@@ -340,7 +461,10 @@ export function loadPluginFile(path: string): PluginLoadResult {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    return { file: path, problems: [{ severity: 'error', code: 'FILE_UNREADABLE', message: ioMessage(e), file: path }] };
+    return {
+      file: path,
+      problems: [{ severity: 'error', code: 'FILE_UNREADABLE', message: ioMessage(e), file: path }],
+    };
   }
   return loadPluginSpec(text, path);
 }
@@ -370,7 +494,13 @@ export function loadPluginSet(paths: readonly string[]): PluginSet {
     try {
       isDir = statSync(path).isDirectory();
     } catch (e) {
-      problems.push({ severity: 'error', code: 'FILE_UNREADABLE', message: ioMessage(e), file: path, hint: 'check the path, or pass --plugins <dir>' });
+      problems.push({
+        severity: 'error',
+        code: 'FILE_UNREADABLE',
+        message: ioMessage(e),
+        file: path,
+        hint: 'check the path, or pass --plugins <dir>',
+      });
       continue;
     }
     if (!isDir) {

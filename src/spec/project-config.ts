@@ -5,16 +5,22 @@ import { z } from 'zod';
 import { type HookRule, parseHookRules } from '../core/hook-rules.js';
 import { hasErrors, type Problem } from '../core/problem.js';
 import { normalisePresetName } from '../core/window.js';
-import { ioMessage } from './plugin-spec.js';
 import { windowSchema } from './job-schema.js';
-import { shapeProblems } from './zod-problems.js';
+import { ioMessage } from './plugin-spec.js';
 import { parseYaml, problemAt, type YamlSource } from './yaml-source.js';
+import { shapeProblems } from './zod-problems.js';
 
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'must be a string, number or boolean' });
-const nsName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may contain only letters, digits, "_", "-" and "."');
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: 'must be a string, number or boolean',
+});
+const nsName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may contain only letters, digits, "_", "-" and "."');
 
 /** The hook-ordering part of the plugins section; installer keys are checked by the installer. */
-export const pluginDependenciesSchema = z.array(z.string(), { error: 'must be a list of rules such as "a >> b,c"' });
+export const pluginDependenciesSchema = z.array(z.string(), {
+  error: 'must be a list of rules such as "a >> b,c"',
+});
 
 export const projectConfigSchema = z.strictObject({
   version: z.union([z.number(), z.string()]),
@@ -96,13 +102,23 @@ export function loadProjectConfig(dirOrFile: string): ProjectConfigResult {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     return {
-      problems: [{ severity: 'error', code: 'PROJECT_CONFIG_MISSING', message: `cannot read project config: ${ioMessage(e)}`, file, hint: 'run from the project root, or pass --dir <project root> (the folder holding optimus.yaml)' }],
+      problems: [
+        {
+          severity: 'error',
+          code: 'PROJECT_CONFIG_MISSING',
+          message: `cannot read project config: ${ioMessage(e)}`,
+          file,
+          hint: 'run from the project root, or pass --dir <project root> (the folder holding optimus.yaml)',
+        },
+      ],
     };
   }
   const src = parseYaml(text, file);
   const problems = [...src.problems];
   if (hasErrors(problems)) return { problems };
-  problems.push(...shapeProblems(projectConfigSchema, src.value, src, { unknownKeys: 'warning', codePrefix: 'PROJECT' }));
+  problems.push(
+    ...shapeProblems(projectConfigSchema, src.value, src, { unknownKeys: 'warning', codePrefix: 'PROJECT' }),
+  );
   if (hasErrors(problems)) return { problems };
   const raw = src.value as z.infer<typeof projectConfigSchema>;
   const root = dirname(file);
@@ -110,20 +126,41 @@ export function loadProjectConfig(dirOrFile: string): ProjectConfigResult {
   const namespaces: NamespaceConfig[] = [];
   const seen = new Set<string>();
   (raw.namespaces ?? []).forEach((ns, i) => {
-    if (seen.has(ns.name)) problems.push(problemAt(src, ['namespaces', i, 'name'], 'error', 'NAMESPACE_DUPLICATE', `namespace "${ns.name}" is defined twice`));
+    if (seen.has(ns.name))
+      problems.push(
+        problemAt(
+          src,
+          ['namespaces', i, 'name'],
+          'error',
+          'NAMESPACE_DUPLICATE',
+          `namespace "${ns.name}" is defined twice`,
+        ),
+      );
     seen.add(ns.name);
     const out: NamespaceConfig = { name: ns.name, config: stringMap(ns.config) };
     if (ns.job?.path) {
       out.jobPath = resolve(root, ns.job.path);
       if (!existsSync(out.jobPath)) {
-        problems.push(problemAt(src, ['namespaces', i, 'job', 'path'], 'error', 'NAMESPACE_PATH_MISSING', `job path "${ns.job.path}" does not exist`, { hint: 'create the folder or fix the path (relative to optimus.yaml)' }));
+        problems.push(
+          problemAt(
+            src,
+            ['namespaces', i, 'job', 'path'],
+            'error',
+            'NAMESPACE_PATH_MISSING',
+            `job path "${ns.job.path}" does not exist`,
+            { hint: 'create the folder or fix the path (relative to optimus.yaml)' },
+          ),
+        );
       }
     }
     namespaces.push(out);
   });
 
   const { rules, errors } = parseHookRules(raw.plugins?.dependencies ?? []);
-  for (const e of errors) problems.push(problemAt(src, ['plugins', 'dependencies', e.index], 'error', 'HOOK_RULE_INVALID', e.message));
+  for (const e of errors)
+    problems.push(
+      problemAt(src, ['plugins', 'dependencies', e.index], 'error', 'HOOK_RULE_INVALID', e.message),
+    );
 
   const installLocation = raw.plugins?.install_location ?? '.plugins';
   const config: ProjectConfig = {
@@ -155,7 +192,13 @@ function loadPresets(file: string, problems: Problem[]): Set<string> | undefined
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    problems.push({ severity: 'error', code: 'PRESETS_MISSING', message: `cannot read window presets: ${ioMessage(e)}`, file, hint: 'fix project.preset_path in optimus.yaml' });
+    problems.push({
+      severity: 'error',
+      code: 'PRESETS_MISSING',
+      message: `cannot read window presets: ${ioMessage(e)}`,
+      file,
+      hint: 'fix project.preset_path in optimus.yaml',
+    });
     return undefined;
   }
   const src = parseYaml(text, file);
@@ -169,6 +212,7 @@ function loadPresets(file: string, problems: Problem[]): Set<string> | undefined
 
 function stringMap(v: Record<string, unknown> | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v ?? {})) out[k] = val === null || val === undefined ? '' : String(val);
+  for (const [k, val] of Object.entries(v ?? {}))
+    out[k] = val === null || val === undefined ? '' : String(val);
   return out;
 }

@@ -2,7 +2,18 @@
  * YAML text → plain JS values, keeping enough of the document to point every problem at a line and
  * column. Positions are computed only when a problem is reported, so valid files stay cheap.
  */
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLError } from 'yaml';
+import jsYaml from 'js-yaml';
+import {
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type YAMLError,
+} from 'yaml';
 import { formatPath, type PathSegment, type Problem, type Severity } from '../core/problem.js';
 
 export interface YamlSource {
@@ -11,12 +22,41 @@ export interface YamlSource {
   /** Problems from parsing itself (syntax errors, duplicate keys). */
   problems: Problem[];
   /** Position of the node at `path` (or of its key with `key: true`), else of its nearest ancestor. */
-  locate(path: readonly PathSegment[], opts?: { key?: boolean }): { line: number; column: number } | undefined;
+  locate(
+    path: readonly PathSegment[],
+    opts?: { key?: boolean },
+  ): { line: number; column: number } | undefined;
   /** Whether `path` exists in this document. */
   has(path: readonly PathSegment[]): boolean;
 }
 
+/**
+ * Parse with js-yaml (core schema, several times faster) and build the position-keeping document
+ * only when something must be located; fall back to the precise parser for any syntax error, so
+ * error messages and positions always come from it.
+ */
 export function parseYaml(text: string, file: string): YamlSource {
+  let value: unknown;
+  try {
+    value = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
+  } catch {
+    return parseYamlPrecise(text, file);
+  }
+  let precise: YamlSource | undefined;
+  const get = () => {
+    precise ??= parseYamlPrecise(text, file);
+    return precise;
+  };
+  return {
+    file,
+    value,
+    problems: [],
+    locate: (path, opts) => get().locate(path, opts),
+    has: (path) => get().has(path),
+  };
+}
+
+export function parseYamlPrecise(text: string, file: string): YamlSource {
   let lineCounter = new LineCounter();
   let doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   const problems: Problem[] = [];
@@ -27,7 +67,12 @@ export function parseYaml(text: string, file: string): YamlSource {
     const repaired = indentQuotedContinuation(text, lineCounter.linePos(unclosed.pos[0]).line);
     if (repaired) {
       const lc = new LineCounter();
-      const retry = parseDocument(repaired.text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
+      const retry = parseDocument(repaired.text, {
+        lineCounter: lc,
+        uniqueKeys: true,
+        prettyErrors: false,
+        strict: true,
+      });
       if (retry.errors.length === 0) {
         doc = retry;
         lineCounter = lc;
@@ -61,11 +106,20 @@ export function parseYaml(text: string, file: string): YamlSource {
     try {
       value = doc.toJS({ maxAliasCount: 1000 });
     } catch (e) {
-      problems.push({ severity: 'error', code: 'YAML_SYNTAX', message: (e as Error).message, file, line: 1, column: 1 });
+      problems.push({
+        severity: 'error',
+        code: 'YAML_SYNTAX',
+        message: (e as Error).message,
+        file,
+        line: 1,
+        column: 1,
+      });
     }
   }
 
-  const nodeAt = (path: readonly PathSegment[]): { node: Node | undefined; keyNode: Node | undefined; depth: number } => {
+  const nodeAt = (
+    path: readonly PathSegment[],
+  ): { node: Node | undefined; keyNode: Node | undefined; depth: number } => {
     let node: unknown = doc.contents;
     let keyNode: Node | undefined;
     let depth = 0;
@@ -105,7 +159,10 @@ export function parseYaml(text: string, file: string): YamlSource {
 }
 
 /** Indent the lines after `line` (1-based) up to the one that closes the quote. */
-function indentQuotedContinuation(text: string, line: number): { text: string; firstLine: number } | undefined {
+function indentQuotedContinuation(
+  text: string,
+  line: number,
+): { text: string; firstLine: number } | undefined {
   const lines = text.split('\n');
   const start = lines[line - 1];
   if (start === undefined) return undefined;

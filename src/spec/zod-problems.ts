@@ -27,15 +27,33 @@ export function shapeProblems(
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         out.push(
-          problemAt(src, [...path, key], opts.unknownKeys, `${opts.codePrefix}_UNKNOWN_KEY`, `unknown key "${key}"`, {
-            key: true,
-            hint: opts.unknownKeys === 'warning' ? 'it is ignored; remove it or check its spelling' : 'check its spelling',
-          }),
+          problemAt(
+            src,
+            [...path, key],
+            opts.unknownKeys,
+            `${opts.codePrefix}_UNKNOWN_KEY`,
+            `unknown key "${key}"`,
+            {
+              key: true,
+              hint:
+                opts.unknownKeys === 'warning'
+                  ? 'it is ignored; remove it or check its spelling'
+                  : 'check its spelling',
+            },
+          ),
         );
       }
       continue;
     }
-    out.push(problemAt(src, path, 'error', `${opts.codePrefix}_INVALID`, describe(issue, valueAt(value, issue.path))));
+    out.push(
+      problemAt(
+        src,
+        path,
+        'error',
+        `${opts.codePrefix}_INVALID`,
+        describe(issue, valueAt(value, issue.path)),
+      ),
+    );
   }
   return out;
 }
@@ -51,7 +69,9 @@ function describe(issue: z.core.$ZodIssue, actual: unknown): string {
       return `must be one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_union':
       if (actual === undefined) return 'is required';
-      return issue.message.startsWith('Invalid input') ? `has the wrong type (${typeName(actual)})` : issue.message;
+      return issue.message.startsWith('Invalid input')
+        ? `has the wrong type (${typeName(actual)})`
+        : issue.message;
     case 'too_small':
       if (issue.origin === 'string' && issue.minimum === 1) return 'must not be empty';
       return issue.message;
