@@ -1,10 +1,11 @@
 /** optimus.yaml: project, namespaces and the plugins section. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type HookRule, parseHookRules } from '../core/hook-rules.js';
 import { hasErrors, type Problem } from '../core/problem.js';
 import { normalisePresetName } from '../core/window.js';
+import { type PluginsSection, parsePluginsSection } from '../plugins/install/config.js';
 import { windowSchema } from './job-schema.js';
 import { ioMessage } from './plugin-spec.js';
 import { parseYaml, problemAt, type YamlSource } from './yaml-source.js';
@@ -45,12 +46,8 @@ export const projectConfigSchema = z.strictObject({
     )
     .nullable()
     .optional(),
-  plugins: z
-    .looseObject({
-      install_location: z.string().min(1).optional(),
-      dependencies: pluginDependenciesSchema.optional(),
-    })
-    .optional(),
+  // Installer keys (install_location, providers, list) are checked by parsePluginsSection.
+  plugins: z.looseObject({ dependencies: pluginDependenciesSchema.optional() }).nullable().optional(),
   auth: z.unknown().optional(),
 });
 
@@ -73,8 +70,8 @@ export interface ProjectConfig {
   hookRules: HookRule[];
   /** Window preset names (lower-cased), when `project.preset_path` is set. */
   presets?: Set<string>;
-  /** The raw `plugins` section, for the installer. */
-  pluginsRaw: unknown;
+  /** The `plugins` section: install location, providers and the plugin list. */
+  plugins: PluginsSection;
   source: YamlSource;
 }
 
@@ -162,16 +159,17 @@ export function loadProjectConfig(dirOrFile: string): ProjectConfigResult {
       problemAt(src, ['plugins', 'dependencies', e.index], 'error', 'HOOK_RULE_INVALID', e.message),
     );
 
-  const installLocation = raw.plugins?.install_location ?? '.plugins';
+  const plugins = parsePluginsSection(raw.plugins, src, ['plugins'], root);
+  problems.push(...plugins.problems);
   const config: ProjectConfig = {
     file,
     root,
     version: String(raw.version),
     project: { name: raw.project.name, config: stringMap(raw.project.config) },
     namespaces,
-    installLocation: isAbsolute(installLocation) ? installLocation : resolve(root, installLocation),
+    installLocation: plugins.section.installLocation,
     hookRules: rules,
-    pluginsRaw: raw.plugins,
+    plugins: plugins.section,
     source: src,
   };
   if (raw.host) config.host = raw.host;

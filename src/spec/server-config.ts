@@ -1,0 +1,161 @@
+/**
+ * The server config file (`optimus serve -c server.yaml`): where it listens, its app key and auth
+ * tokens, its store (empty = embedded), its plugins (the same section as optimus.yaml) and its
+ * scheduler. Upstream keys this project does not use (telemetry, publisher, …) are warnings.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { hasErrors, type Problem } from '../core/problem.js';
+import { type PluginsSection, parsePluginsSection } from '../plugins/install/config.js';
+import { ioMessage } from './plugin-spec.js';
+import { pluginDependenciesSchema } from './project-config.js';
+import { parseYaml, problemAt, type YamlSource } from './yaml-source.js';
+import { shapeProblems } from './zod-problems.js';
+
+const port = z.int().min(0).max(65535);
+const dbSchema = z.strictObject({
+  url: z.string().optional().describe('postgres://… ; empty or absent = the embedded store'),
+  dsn: z.string().optional().describe('upstream name for url'),
+  min_open_connection: z.int().positive().optional(),
+  max_open_connection: z.int().positive().optional(),
+});
+
+export const serverConfigSchema = z.looseObject({
+  version: z.union([z.number(), z.string()]).optional(),
+  log: z.object({ level: z.string().optional(), format: z.string().optional() }).optional(),
+  serve: z
+    .strictObject({
+      host: z.string().min(1).optional(),
+      port: port.optional(),
+      ingress_host: z.string().optional(),
+      app_key: z.string().optional(),
+      data_dir: z.string().optional(),
+      auth: z.strictObject({ tokens: z.array(z.string().min(1)).optional() }).optional(),
+      db: dbSchema.optional(),
+    })
+    .optional(),
+  db: dbSchema.optional(),
+  plugins: z.looseObject({ dependencies: pluginDependenciesSchema.optional() }).nullable().optional(),
+  scheduler: z
+    .strictObject({
+      type: z.enum(['local', 'airflow']).optional(),
+      storage_path: z.string().optional(),
+      base_image: z.string().optional(),
+      host: z.string().optional(),
+    })
+    .optional(),
+});
+
+export interface ServerConfig {
+  file?: string;
+  serve: {
+    host: string;
+    port: number;
+    ingressHost?: string;
+    appKey?: string;
+    dataDir?: string;
+    tokens: string[];
+  };
+  /** PostgreSQL URL; absent = embedded store. */
+  dbUrl?: string;
+  plugins: PluginsSection;
+  scheduler: { type: 'local' | 'airflow'; storagePath?: string; baseImage?: string; host?: string };
+}
+
+const KNOWN = new Set(['version', 'log', 'serve', 'db', 'plugins', 'scheduler']);
+const UPSTREAM_ONLY: Record<string, string> = {
+  plugin: 'plugin.artifacts is replaced by plugins.list (see docs)',
+  telemetry: 'telemetry is not supported and is ignored',
+  resource_managers: 'resource_managers is not supported yet and is ignored',
+  publisher: 'publisher is not supported and is ignored',
+  replay: 'replay is not supported yet and is ignored',
+};
+
+export function defaultServerConfig(cwd = process.cwd()): ServerConfig {
+  return {
+    serve: { host: '127.0.0.1', port: 9100, tokens: [] },
+    plugins: parsePluginsSection(undefined, { file: '', locate: () => undefined }, ['plugins'], cwd).section,
+    scheduler: { type: 'local' },
+  };
+}
+
+export function loadServerConfig(path: string): { config?: ServerConfig; problems: Problem[] } {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return {
+      problems: [
+        {
+          severity: 'error',
+          code: 'SERVER_CONFIG_MISSING',
+          message: `cannot read server config: ${ioMessage(e)}`,
+          file,
+          hint: 'pass -c <server.yaml>, or omit -c to run on the defaults',
+        },
+      ],
+    };
+  }
+  return parseServerConfig(parseYaml(text, file));
+}
+
+export function parseServerConfig(src: YamlSource): { config?: ServerConfig; problems: Problem[] } {
+  const problems = [...src.problems];
+  if (hasErrors(problems)) return { problems };
+  const value = src.value ?? {};
+  problems.push(
+    ...shapeProblems(serverConfigSchema, value, src, { unknownKeys: 'warning', codePrefix: 'SERVER_CONFIG' }),
+  );
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const key of Object.keys(value)) {
+      if (KNOWN.has(key)) continue;
+      problems.push(
+        problemAt(
+          src,
+          [key],
+          'warning',
+          'SERVER_CONFIG_UNKNOWN_KEY',
+          UPSTREAM_ONLY[key] ?? `unknown key "${key}"`,
+          { key: true },
+        ),
+      );
+    }
+  }
+  if (hasErrors(problems)) return { problems };
+  const raw = value as z.infer<typeof serverConfigSchema>;
+  const dir = dirname(src.file);
+  const plugins = parsePluginsSection(raw.plugins, src, ['plugins'], dir);
+  problems.push(...plugins.problems);
+  const serve = raw.serve ?? {};
+  const appKey = serve.app_key;
+  if (appKey !== undefined && !appKey.startsWith('${') && Buffer.byteLength(appKey) < 32) {
+    problems.push(
+      problemAt(
+        src,
+        ['serve', 'app_key'],
+        'error',
+        'SERVER_CONFIG_INVALID',
+        'app_key must be at least 32 characters; its value is not shown',
+        { hint: 'omit it to have one generated and kept in the data directory' },
+      ),
+    );
+  }
+  if (hasErrors(problems)) return { problems };
+  const config: ServerConfig = {
+    file: src.file,
+    serve: { host: serve.host ?? '127.0.0.1', port: serve.port ?? 9100, tokens: serve.auth?.tokens ?? [] },
+    plugins: plugins.section,
+    scheduler: { type: raw.scheduler?.type ?? 'local' },
+  };
+  if (serve.ingress_host) config.serve.ingressHost = serve.ingress_host;
+  if (appKey) config.serve.appKey = appKey;
+  if (serve.data_dir) config.serve.dataDir = resolve(dir, serve.data_dir);
+  const dbUrl = raw.db?.url || raw.db?.dsn || serve.db?.url || serve.db?.dsn;
+  if (dbUrl) config.dbUrl = dbUrl;
+  if (raw.scheduler?.storage_path) config.scheduler.storagePath = raw.scheduler.storage_path;
+  if (raw.scheduler?.base_image) config.scheduler.baseImage = raw.scheduler.base_image;
+  if (raw.scheduler?.host) config.scheduler.host = raw.scheduler.host;
+  return { config, problems };
+}
