@@ -15,7 +15,13 @@ for (const f of files) {
   const mod = await import(join(dir, f));
   const result = await mod.run();
   console.table(result.rows.map((r) => ({ ...r, value: Number(r.value.toFixed(r.value < 10 ? 3 : 1)) })));
-  writeFileSync(join(dir, 'results', `${result.name}.json`), `${JSON.stringify({ at: new Date().toISOString(), ...result }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, 'results', `${result.name}.json`),
+    `${JSON.stringify({ at: new Date().toISOString(), ...result }, null, 2)}\n`,
+  );
   all.push(result);
 }
-writeFileSync(join(dir, 'results', 'all.json'), `${JSON.stringify({ at: new Date().toISOString(), results: all }, null, 2)}\n`);
+writeFileSync(
+  join(dir, 'results', 'all.json'),
+  `${JSON.stringify({ at: new Date().toISOString(), results: all }, null, 2)}\n`,
+);

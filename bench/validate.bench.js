@@ -35,7 +35,7 @@ default_config: {BATCH: "500"}
   }
   for (const n of ns) {
     mkdirSync(join(dir, n), { recursive: true });
-    writeFileSync(join(dir, n, "this.yaml"), `owner: ${n}@bench\nlabels: {ns: ${n}}\n`);
+    writeFileSync(join(dir, n, 'this.yaml'), `owner: ${n}@bench\nlabels: {ns: ${n}}\n`);
   }
   for (let j = 0; j < JOBS; j++) {
     const jobDir = join(dir, ns[j % ns.length], `group${j % 50}`, `job${j}`);
@@ -79,13 +79,19 @@ export async function run() {
     generate(dir);
     const validate = timeRun([BIN, 'job', 'validate', '--json', '--dir', dir], 3);
     const out = JSON.parse(validate.result.stdout);
-    if (out.summary.jobs !== JOBS || !out.ok) throw new Error(`unexpected validate result: ${JSON.stringify(out.summary)}`);
+    if (out.summary.jobs !== JOBS || !out.ok)
+      throw new Error(`unexpected validate result: ${JSON.stringify(out.summary)}`);
     const node = timeRun(['-e', '0'], 15);
     const help = timeRun([BIN, '--help'], 15);
     return {
       name: 'validate',
       rows: [
-        { metric: `job validate --json, ${JOBS} jobs x 4 nodes, ${PLUGINS} plugins`, value: validate.median / 1000, unit: 's', target: '< 3' },
+        {
+          metric: `job validate --json, ${JOBS} jobs x 4 nodes, ${PLUGINS} plugins`,
+          value: validate.median / 1000,
+          unit: 's',
+          target: '< 3',
+        },
         { metric: 'job validate, per job', value: validate.median / JOBS, unit: 'ms' },
         { metric: 'optimus --help', value: help.median, unit: 'ms', target: '< 150' },
         { metric: 'baseline: node -e 0', value: node.median, unit: 'ms' },

@@ -21,4 +21,6 @@ step('validate every job of every namespace', ['job', 'validate', '--dir', proje
 for (const job of ['campaign-performance', 'revenue-daily', 'attribution', 'ledger-export']) {
   step(`run order of ${job}`, ['job', 'graph', job, '--dir', project]);
 }
-process.stdout.write('\nDemo done. Try `npx optimus job graph revenue-daily --dir examples/project --json`.\n');
+process.stdout.write(
+  '\nDemo done. Try `npx optimus job graph revenue-daily --dir examples/project --json`.\n',
+);

@@ -9,7 +9,9 @@ export function handleError(e: unknown, json: boolean): number {
   if (isOptimusError(e)) {
     const code = e.category === 'usage' ? EXIT_USAGE : EXIT_PROBLEMS;
     if (json) {
-      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, hint: e.hint } }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, hint: e.hint } }, null, 2)}\n`,
+      );
     } else {
       process.stderr.write(`error: ${e.message}\n`);
       if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
@@ -19,7 +21,9 @@ export function handleError(e: unknown, json: boolean): number {
   // A bug, not a user error: keep the stack, but only when asked for.
   const err = e as Error;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'INTERNAL', message: err.message } }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ok: false, error: { code: 'INTERNAL', message: err.message } }, null, 2)}\n`,
+    );
   } else {
     process.stderr.write(`internal error: ${err.message}\n`);
     if (process.env.OPTIMUS_DEBUG) process.stderr.write(`${err.stack}\n`);

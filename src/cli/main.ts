@@ -9,8 +9,6 @@ import { handleError } from './errors.js';
 
 export type { CommandContext } from './command-kit.js';
 
-
-
 export function buildProgram(): Command {
   const program = new Command('optimus')
     .description('Plugin-driven data-job orchestrator: validate, deploy and run jobs built from plugins.')

@@ -28,7 +28,11 @@ export function effectiveConfig(plugin: Plugin, written: Record<string, string>)
   return { ...pluginDefaults(plugin), ...written };
 }
 
-export function checkConfigs(plugin: Plugin, written: Record<string, string>, role: 'task' | 'hook'): ConfigIssue[] {
+export function checkConfigs(
+  plugin: Plugin,
+  written: Record<string, string>,
+  role: 'task' | 'hook',
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const eff = effectiveConfig(plugin, written);
   const secret = new Set(plugin.configs.filter((c) => c.secret).map((c) => c.name));
@@ -83,9 +87,18 @@ export function checkConfigs(plugin: Plugin, written: Record<string, string>, ro
       const value = v!;
       // A templated value is only known at run time.
       if (!isTemplated(value)) {
-        const shown = secret.has(q.name) ? 'the value' : `"${value.length > 60 ? `${value.slice(0, 57)}...` : value}"`;
+        const shown = secret.has(q.name)
+          ? 'the value'
+          : `"${value.length > 60 ? `${value.slice(0, 57)}...` : value}"`;
         const problem = questionProblem(q, value, shown);
-        if (problem) issues.push({ severity: 'error', code: 'CONFIG_INVALID', message: `config ${q.name}: ${problem}`, key: q.name, present: q.name in written });
+        if (problem)
+          issues.push({
+            severity: 'error',
+            code: 'CONFIG_INVALID',
+            message: `config ${q.name}: ${problem}`,
+            key: q.name,
+            present: q.name in written,
+          });
       }
       for (const sq of q.subquestions) if (sq.ifvalue === value) walk(sq.questions);
     }
@@ -96,7 +109,8 @@ export function checkConfigs(plugin: Plugin, written: Record<string, string>, ro
 
 /** The rule a non-empty answer breaks, if any (shared by job validation and the survey). */
 export function questionProblem(q: Question, value: string, shown = `"${value}"`): string | undefined {
-  if (q.multiselect && !q.multiselect.includes(value)) return `${shown} is not one of: ${q.multiselect.join(', ')}`;
+  if (q.multiselect && !q.multiselect.includes(value))
+    return `${shown} is not one of: ${q.multiselect.join(', ')}`;
   if (q.regexp) {
     let re: RegExp | undefined;
     try {
@@ -104,9 +118,12 @@ export function questionProblem(q: Question, value: string, shown = `"${value}"`
     } catch {
       re = undefined;
     }
-    if (re && !re.test(value)) return q.validationerror ? `${shown}: ${q.validationerror}` : `${shown} does not match ${q.regexp}`;
+    if (re && !re.test(value))
+      return q.validationerror ? `${shown}: ${q.validationerror}` : `${shown} does not match ${q.regexp}`;
   }
-  if (q.minlength !== undefined && value.length < q.minlength) return `${shown} is shorter than ${q.minlength} characters`;
-  if (q.maxlength !== undefined && value.length > q.maxlength) return `${shown} is longer than ${q.maxlength} characters`;
+  if (q.minlength !== undefined && value.length < q.minlength)
+    return `${shown} is shorter than ${q.minlength} characters`;
+  if (q.maxlength !== undefined && value.length > q.maxlength)
+    return `${shown} is longer than ${q.maxlength} characters`;
   return undefined;
 }

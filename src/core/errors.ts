@@ -9,7 +9,11 @@ export class OptimusError extends Error {
   readonly category: ErrorCategory;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, opts: { category?: ErrorCategory; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    opts: { category?: ErrorCategory; hint?: string; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'OptimusError';
     this.code = code;

@@ -36,7 +36,8 @@ export function parseHookRules(lines: readonly string[]): { rules: HookRule[]; e
 
 export function parseHookRule(text: string, index = 0): HookRule | RuleParseError {
   const parts = text.split('>>').map((p) => p.trim());
-  if (parts.length < 2) return { index, message: `rule "${text}" must look like "a >> b,c" (hook a runs before hooks b and c)` };
+  if (parts.length < 2)
+    return { index, message: `rule "${text}" must look like "a >> b,c" (hook a runs before hooks b and c)` };
   const groups: string[][] = [];
   for (const part of parts) {
     const names = part.split(',').map((n) => n.trim());

@@ -71,16 +71,37 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
   const hooks = new Map<string, HookNode>();
   input.hooks.forEach((hook, index) => {
     if (hooks.has(hook.name)) {
-      issues.push({ severity: 'error', code: 'HOOK_DUPLICATE', message: `hook name "${hook.name}" is used twice in this job`, hookIndex: index, field: 'name', hint: 'give each hook a unique name; set `type` to reuse a plugin' });
+      issues.push({
+        severity: 'error',
+        code: 'HOOK_DUPLICATE',
+        message: `hook name "${hook.name}" is used twice in this job`,
+        hookIndex: index,
+        field: 'name',
+        hint: 'give each hook a unique name; set `type` to reuse a plugin',
+      });
       return;
     }
     if (hook.name === taskName) {
-      issues.push({ severity: 'error', code: 'HOOK_NAME_CLASH', message: `hook name "${hook.name}" is the name of the task`, hookIndex: index, field: 'name', hint: 'rename the hook and set `type` to the plugin' });
+      issues.push({
+        severity: 'error',
+        code: 'HOOK_NAME_CLASH',
+        message: `hook name "${hook.name}" is the name of the task`,
+        hookIndex: index,
+        field: 'name',
+        hint: 'rename the hook and set `type` to the plugin',
+      });
       return;
     }
     const plugin = input.plugins.get(hook.type);
     if (!plugin) {
-      issues.push({ severity: 'error', code: 'PLUGIN_UNKNOWN', message: `hook plugin "${hook.type}" is not installed`, hookIndex: index, field: hook.type === hook.name ? 'name' : 'type', hint: knownHint(input.plugins) });
+      issues.push({
+        severity: 'error',
+        code: 'PLUGIN_UNKNOWN',
+        message: `hook plugin "${hook.type}" is not installed`,
+        hookIndex: index,
+        field: hook.type === hook.name ? 'name' : 'type',
+        hint: knownHint(input.plugins),
+      });
     } else if (isTaskOnly(plugin)) {
       issues.push({
         severity: 'error',
@@ -137,7 +158,13 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
   for (const { hook, index } of hooks.values()) {
     for (const dep of hook.dependsOn ?? []) {
       if (dep === hook.name) {
-        issues.push({ severity: 'error', code: 'HOOK_SELF_DEPENDENCY', message: `hook "${hook.name}" depends on itself`, hookIndex: index, field: 'depends_on' });
+        issues.push({
+          severity: 'error',
+          code: 'HOOK_SELF_DEPENDENCY',
+          message: `hook "${hook.name}" depends on itself`,
+          hookIndex: index,
+          field: 'depends_on',
+        });
         continue;
       }
       if (!hooks.has(dep) && dep !== taskName) {
@@ -187,7 +214,12 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
     for (const { from, to } of rule.edges) {
       if (!hooks.has(from) || !hooks.has(to) || explicit(to)) continue;
       if (neverTogether(from, to)) {
-        issues.push({ severity: 'warning', code: 'HOOK_RULE_DROPPED', message: `project rule "${rule.text}" is ignored for this job: "${from}" and "${to}" are a post and a fail hook, which never run together`, ruleIndex: rule.index });
+        issues.push({
+          severity: 'warning',
+          code: 'HOOK_RULE_DROPPED',
+          message: `project rule "${rule.text}" is ignored for this job: "${from}" and "${to}" are a post and a fail hook, which never run together`,
+          ruleIndex: rule.index,
+        });
         continue;
       }
       const back = path(to, from);
@@ -222,7 +254,9 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
   for (const { hook, plugin } of hooks.values()) {
     if (!plugin || explicit(hook.name)) continue;
     for (const dep of plugin.hints.dependsOn) {
-      const targets = hooks.has(dep) ? [dep] : [...hooks.values()].filter((h) => h.hook.type === dep).map((h) => h.hook.name);
+      const targets = hooks.has(dep)
+        ? [dep]
+        : [...hooks.values()].filter((h) => h.hook.type === dep).map((h) => h.hook.name);
       for (const from of targets) {
         if (from === hook.name || neverTogether(from, hook.name) || preds.get(hook.name)!.has(from)) continue;
         const back = path(hook.name, from);
@@ -241,7 +275,8 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
   }
 
   // Stable topological order: among ready nodes, earlier stage first, then declaration order.
-  const rank = (n: string): [number, number] => (n === taskName ? [STAGE_RANK.task, -1] : [STAGE_RANK[hooks.get(n)!.stage], hooks.get(n)!.index]);
+  const rank = (n: string): [number, number] =>
+    n === taskName ? [STAGE_RANK.task, -1] : [STAGE_RANK[hooks.get(n)!.stage], hooks.get(n)!.index];
   const indegree = new Map(all.map((n) => [n, preds.get(n)!.size]));
   const ready = all.filter((n) => indegree.get(n) === 0);
   const order: string[] = [];
@@ -276,6 +311,7 @@ function knownHint(plugins: ReadonlyMap<string, Plugin>): string {
 }
 
 function cycleHint(cycle: string[], taskName: string): string {
-  if (cycle.includes(taskName)) return 'the cycle runs through the task: a pre hook cannot run after a post or fail hook';
+  if (cycle.includes(taskName))
+    return 'the cycle runs through the task: a pre hook cannot run after a post or fail hook';
   return 'remove one of these edges';
 }

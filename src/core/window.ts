@@ -19,21 +19,41 @@ export function normalisePresetName(name: string): string {
   return name.trim().replace(/^@/, '').toLowerCase();
 }
 
-export function checkWindow(version: number, w: WindowSpec | undefined, presets: ReadonlySet<string> | undefined): WindowIssue[] {
+export function checkWindow(
+  version: number,
+  w: WindowSpec | undefined,
+  presets: ReadonlySet<string> | undefined,
+): WindowIssue[] {
   const issues: WindowIssue[] = [];
   if (!w) return issues;
   if (w.preset !== undefined) {
     const name = normalisePresetName(w.preset);
-    if (!presets) issues.push({ field: 'preset', severity: 'error', message: `window preset "${w.preset}" is used but the project defines no presets (project.preset_path)` });
-    else if (!presets.has(name)) issues.push({ field: 'preset', severity: 'error', message: `window preset "${w.preset}" is not defined; known presets: ${[...presets].sort().join(', ') || 'none'}` });
+    if (!presets)
+      issues.push({
+        field: 'preset',
+        severity: 'error',
+        message: `window preset "${w.preset}" is used but the project defines no presets (project.preset_path)`,
+      });
+    else if (!presets.has(name))
+      issues.push({
+        field: 'preset',
+        severity: 'error',
+        message: `window preset "${w.preset}" is not defined; known presets: ${[...presets].sort().join(', ') || 'none'}`,
+      });
   }
   if (version === 1 || version === 2) {
     for (const field of ['size', 'offset'] as const) {
       const v = w[field];
       if (v === undefined || v === '' || v === '0') continue;
-      if (!V12_DURATION.test(v)) issues.push({ field, severity: 'error', message: `window ${field} "${v}" is not a duration such as 24h, 1M or -2h30m` });
+      if (!V12_DURATION.test(v))
+        issues.push({
+          field,
+          severity: 'error',
+          message: `window ${field} "${v}" is not a duration such as 24h, 1M or -2h30m`,
+        });
     }
-    if (version === 2 && w.size?.startsWith('-')) issues.push({ field: 'size', severity: 'error', message: 'window size must not be negative' });
+    if (version === 2 && w.size?.startsWith('-'))
+      issues.push({ field: 'size', severity: 'error', message: 'window size must not be negative' });
     if (w.truncate_to !== undefined && !['', 'h', 'd', 'w', 'M'].includes(w.truncate_to)) {
       issues.push({
         field: 'truncate_to',
@@ -42,25 +62,50 @@ export function checkWindow(version: number, w: WindowSpec | undefined, presets:
       });
     }
     for (const field of ['shift_by', 'location'] as const) {
-      if (w[field] !== undefined) issues.push({ field, severity: 'warning', message: `window ${field} is a version 3 field and is ignored in version ${version}` });
+      if (w[field] !== undefined)
+        issues.push({
+          field,
+          severity: 'warning',
+          message: `window ${field} is a version 3 field and is ignored in version ${version}`,
+        });
     }
     return issues;
   }
   // version 3
-  if (w.size === undefined && w.preset === undefined) issues.push({ severity: 'error', message: 'a version 3 window needs a size or a preset' });
+  if (w.size === undefined && w.preset === undefined)
+    issues.push({ severity: 'error', message: 'a version 3 window needs a size or a preset' });
   for (const field of ['size', 'shift_by'] as const) {
     const v = w[field];
     if (v === undefined || v === '' || v === 'None') continue;
-    if (!V3_DURATION.test(v)) issues.push({ field, severity: 'error', message: `window ${field} "${v}" must be a whole number and a unit of h, d, w, M or y (e.g. 1d, -2h)` });
+    if (!V3_DURATION.test(v))
+      issues.push({
+        field,
+        severity: 'error',
+        message: `window ${field} "${v}" must be a whole number and a unit of h, d, w, M or y (e.g. 1d, -2h)`,
+      });
   }
-  if (w.size?.startsWith('-')) issues.push({ field: 'size', severity: 'error', message: 'window size must not be negative' });
+  if (w.size?.startsWith('-'))
+    issues.push({ field: 'size', severity: 'error', message: 'window size must not be negative' });
   if (w.truncate_to !== undefined && !['h', 'd', 'w', 'M', 'y', 'None', ''].includes(w.truncate_to)) {
-    issues.push({ field: 'truncate_to', severity: 'error', message: `window truncate_to "${w.truncate_to}" must be one of h, d, w, M, y, None` });
+    issues.push({
+      field: 'truncate_to',
+      severity: 'error',
+      message: `window truncate_to "${w.truncate_to}" must be one of h, d, w, M, y, None`,
+    });
   }
   if (w.location !== undefined && w.location !== '' && !isTimeZone(w.location)) {
-    issues.push({ field: 'location', severity: 'error', message: `window location "${w.location}" is not an IANA time zone such as UTC or Asia/Jakarta` });
+    issues.push({
+      field: 'location',
+      severity: 'error',
+      message: `window location "${w.location}" is not an IANA time zone such as UTC or Asia/Jakarta`,
+    });
   }
-  if (w.offset !== undefined) issues.push({ field: 'offset', severity: 'warning', message: 'window offset is replaced by shift_by in version 3 and is ignored' });
+  if (w.offset !== undefined)
+    issues.push({
+      field: 'offset',
+      severity: 'warning',
+      message: 'window offset is replaced by shift_by in version 3 and is ignored',
+    });
   return issues;
 }
 

@@ -141,14 +141,7 @@ export function loadJob(dir: string, root: string, cache: ParentCache = new Map(
     hookOrigins = r.hookOrigins;
   });
   const strict = merged.version === 3;
-  for (const s of sources) {
-    problems.push(
-      ...shapeProblems(jobFileSchema, s.value ?? {}, s, {
-        unknownKeys: strict ? 'error' : 'warning',
-        codePrefix: 'JOB',
-      }),
-    );
-  }
+  for (const s of sources) problems.push(...shapeOf(s, strict));
   const job = finish({ dir, file, problems, sources, hookOrigins });
   if (hasErrors(problems)) return job;
 

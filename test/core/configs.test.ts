@@ -24,7 +24,8 @@ configs:
   'wh.yaml',
 ).plugin!;
 
-const codes = (config: Record<string, string>) => checkConfigs(wh, config, 'task').map((i) => `${i.code} ${i.key}`);
+const codes = (config: Record<string, string>) =>
+  checkConfigs(wh, config, 'task').map((i) => `${i.code} ${i.key}`);
 
 describe('mandatory configs', () => {
   it('accepts a complete config, with defaults filling what the job leaves out', () => {
@@ -33,7 +34,10 @@ describe('mandatory configs', () => {
 
   it('reports every required config that is missing or empty, with a fix', () => {
     const issues = checkConfigs(wh, { TABLE: '  ' }, 'task');
-    expect(issues.map((i) => `${i.code} ${i.key} ${i.present}`)).toEqual(['CONFIG_MISSING TABLE true', 'CONFIG_MISSING TOKEN false']);
+    expect(issues.map((i) => `${i.code} ${i.key} ${i.present}`)).toEqual([
+      'CONFIG_MISSING TABLE true',
+      'CONFIG_MISSING TOKEN false',
+    ]);
     expect(issues[1]!.message).toContain('warehouse credential');
     expect(issues[1]!.hint).toContain('{{ .secret.TOKEN }}');
   });
@@ -55,7 +59,9 @@ describe('mandatory configs', () => {
       'config TABLE: "Sales": lower case and _ only',
       'config MODE: "UPSERT" is not one of: APPEND, REPLACE',
     ]);
-    expect(codes({ TABLE: 'much_too_long_name', TOKEN: '{{ .secret.TOKEN }}' })).toEqual(['CONFIG_INVALID TABLE']);
+    expect(codes({ TABLE: 'much_too_long_name', TOKEN: '{{ .secret.TOKEN }}' })).toEqual([
+      'CONFIG_INVALID TABLE',
+    ]);
   });
 
   it('asks subquestions only when the answer matches their ifvalue', () => {

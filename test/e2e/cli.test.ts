@@ -7,7 +7,11 @@ import { EXAMPLE, FIXTURES, tempDir } from '../helpers/temp-project.js';
 const BIN = join(import.meta.dirname, '../../bin/optimus.js');
 
 function optimus(args: string[], cwd = process.cwd()) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -24,7 +28,12 @@ describe('optimus CLI', () => {
     const out = JSON.parse(r.stdout);
     expect(out.ok).toBe(true);
     expect(out.summary).toMatchObject({ jobs: 4, invalid_jobs: 0, errors: 0 });
-    expect(out.jobs.map((j: { namespace: string }) => j.namespace).sort()).toEqual(['finance', 'finance', 'marketing', 'marketing']);
+    expect(out.jobs.map((j: { namespace: string }) => j.namespace).sort()).toEqual([
+      'finance',
+      'finance',
+      'marketing',
+      'marketing',
+    ]);
   });
 
   it('prints the run graph as JSON, task stage "task", hooks in run order', () => {
@@ -35,8 +44,18 @@ describe('optimus CLI', () => {
     expect(g.nodes).toEqual([
       { name: 'warehouse-load', type: 'warehouse-load', stage: 'task', depends_on: [] },
       { name: 'audit-output', type: 'data-audit', stage: 'post', depends_on: ['warehouse-load'] },
-      { name: 'notify-team', type: 'slack-notify', stage: 'post', depends_on: ['warehouse-load', 'audit-output'] },
-      { name: 'publish', type: 'publish-event', stage: 'post', depends_on: ['warehouse-load', 'notify-team'] },
+      {
+        name: 'notify-team',
+        type: 'slack-notify',
+        stage: 'post',
+        depends_on: ['warehouse-load', 'audit-output'],
+      },
+      {
+        name: 'publish',
+        type: 'publish-event',
+        stage: 'post',
+        depends_on: ['warehouse-load', 'notify-team'],
+      },
     ]);
   });
 
@@ -66,7 +85,9 @@ describe('optimus CLI', () => {
     );
     const r = optimus(['job', 'validate', '--dir', dir]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/finance\/jobs\/revenue-daily\/job\.yaml:\d+:\d+ hooks\[2\]\.depends_on error hook "publish" depends on "nobody"/);
+    expect(r.stdout).toMatch(
+      /finance\/jobs\/revenue-daily\/job\.yaml:\d+:\d+ hooks\[2\]\.depends_on error hook "publish" depends on "nobody"/,
+    );
     expect(r.stdout).toMatch(/job\.yaml:\d+:\d+ task\.config\.WH_TOKEN error config WH_TOKEN is a secret/);
     expect(r.stdout + r.stderr).not.toContain('super-secret-value');
     expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
@@ -84,7 +105,13 @@ describe('optimus CLI', () => {
   });
 
   it('validates plugin files and directories, naming the dialect', () => {
-    const r = optimus(['plugin', 'validate', join(FIXTURES, 'raystack-transformers'), join(EXAMPLE, 'plugins'), '--json']);
+    const r = optimus([
+      'plugin',
+      'validate',
+      join(FIXTURES, 'raystack-transformers'),
+      join(EXAMPLE, 'plugins'),
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.plugins.map((p: { name: string; dialect: string }) => `${p.name}:${p.dialect}`)).toEqual([
@@ -95,7 +122,11 @@ describe('optimus CLI', () => {
       'slack-notify:v3',
       'warehouse-load:v3',
     ]);
-    const bad = optimus(['plugin', 'validate', join(FIXTURES, 'goto-optimus/plugin_tests_sample_plugin_without_version.yaml')]);
+    const bad = optimus([
+      'plugin',
+      'validate',
+      join(FIXTURES, 'goto-optimus/plugin_tests_sample_plugin_without_version.yaml'),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('plugin_versions.default.image error must not be empty');
   });

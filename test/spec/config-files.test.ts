@@ -6,13 +6,16 @@ import { loadServerConfig } from '../../src/spec/server-config.js';
 import { FIXTURES, tempDir } from '../helpers/temp-project.js';
 
 describe('optimus.yaml', () => {
-  it.each(['raystack-optimus/optimus.sample.yaml', 'goto-optimus/optimus.sample.yaml'])('reads the upstream sample %s', (f) => {
-    const r = loadProjectConfig(join(FIXTURES, f));
-    expect(errorsOf(r.problems)).toEqual([]);
-    expect(r.config!.project.name).toBe('sample_project');
-    expect(r.config!.host).toBe('localhost:9100');
-    expect(r.config!.installLocation).toBe(join(FIXTURES, f.split('/')[0]!, '.plugins'));
-  });
+  it.each(['raystack-optimus/optimus.sample.yaml', 'goto-optimus/optimus.sample.yaml'])(
+    'reads the upstream sample %s',
+    (f) => {
+      const r = loadProjectConfig(join(FIXTURES, f));
+      expect(errorsOf(r.problems)).toEqual([]);
+      expect(r.config!.project.name).toBe('sample_project');
+      expect(r.config!.host).toBe('localhost:9100');
+      expect(r.config!.installLocation).toBe(join(FIXTURES, f.split('/')[0]!, '.plugins'));
+    },
+  );
 
   it('reads the plugins section, including the proposal’s literal shapes', () => {
     const dir = tempDir({
@@ -88,7 +91,7 @@ telemetry: {profile_addr: ":9110"}
     expect(errorsOf(r.problems)).toEqual([]);
     expect(warningsOf(r.problems)).toMatchObject([{ path: 'telemetry', line: 11 }]);
     expect(r.config).toMatchObject({
-      serve: { port: 9200, tokens: ['t1'], appKey: '${OPTIMUS_APP_KEY}' },
+      serve: { port: 9200, tokens: ['t1'], appKey: '$' + '{OPTIMUS_APP_KEY}' },
       dbUrl: 'postgres://u@localhost/optimus',
       scheduler: { type: 'airflow', storagePath: 'file:///dags', baseImage: 'optimus/base:1' },
     });
@@ -96,10 +99,14 @@ telemetry: {profile_addr: ":9110"}
   });
 
   it('rejects a short app key without printing it', () => {
-    const dir = tempDir({ 'server.yaml': 'serve: {app_key: tooshort-secret, port: 70000}\nscheduler: {type: cron}\n' });
+    const dir = tempDir({
+      'server.yaml': 'serve: {app_key: tooshort-secret, port: 70000}\nscheduler: {type: cron}\n',
+    });
     const r = loadServerConfig(join(dir, 'server.yaml'));
     expect(errorsOf(r.problems).map((p) => p.path)).toEqual(['serve.port', 'scheduler.type']);
-    const again = loadServerConfig(join(tempDir({ 's.yaml': 'serve: {app_key: tooshort-secret}\n' }), 's.yaml'));
+    const again = loadServerConfig(
+      join(tempDir({ 's.yaml': 'serve: {app_key: tooshort-secret}\n' }), 's.yaml'),
+    );
     expect(errorsOf(again.problems)).toMatchObject([{ path: 'serve.app_key' }]);
     expect(JSON.stringify(again.problems)).not.toContain('tooshort-secret');
   });

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorsOf, warningsOf } from '../../src/core/problem.js';
-import { discoverJobDirs, loadJob } from '../../src/spec/job-spec.js';
 import { validateProject } from '../../src/services/validate-project.js';
+import { discoverJobDirs, loadJob } from '../../src/spec/job-spec.js';
 import { PROJECT_YAML, tempDir, v3Plugin } from '../helpers/temp-project.js';
 
 const JOB = `version: 3
@@ -14,7 +14,11 @@ task: {name: t, window: {size: 1d}}
 
 describe('job.yaml', () => {
   it('loads a job with its assets, including sub-folders', () => {
-    const root = tempDir({ 'ns/j1/job.yaml': JOB, 'ns/j1/assets/query.sql': 'select 1', 'ns/j1/assets/sub/x.sql': 'select 2' });
+    const root = tempDir({
+      'ns/j1/job.yaml': JOB,
+      'ns/j1/assets/query.sql': 'select 1',
+      'ns/j1/assets/sub/x.sql': 'select 2',
+    });
     const job = loadJob(join(root, 'ns/j1'), join(root, 'ns'));
     expect(job.problems).toEqual([]);
     expect(job.spec!.assets).toEqual({ 'query.sql': 'select 1', 'sub/x.sql': 'select 2' });
@@ -54,13 +58,20 @@ hooks:
   it('points a problem in an inherited value at the this.yaml that holds it', () => {
     const root = tempDir({ 'ns/this.yaml': 'behavior: {retry: {count: -1}}\n', 'ns/j1/job.yaml': JOB });
     const job = loadJob(join(root, 'ns/j1'), join(root, 'ns'));
-    expect(errorsOf(job.problems)).toMatchObject([{ file: join(root, 'ns/this.yaml'), line: 1, path: 'behavior.retry.count' }]);
+    expect(errorsOf(job.problems)).toMatchObject([
+      { file: join(root, 'ns/this.yaml'), line: 1, path: 'behavior.retry.count' },
+    ]);
   });
 
   it('reports every missing required field at once', () => {
     const root = tempDir({ 'ns/j1/job.yaml': 'name: j1\n' });
     const job = loadJob(join(root, 'ns/j1'), join(root, 'ns'));
-    expect(errorsOf(job.problems).map((p) => p.path)).toEqual(['version', 'owner', 'schedule.start_date', 'task.name']);
+    expect(errorsOf(job.problems).map((p) => p.path)).toEqual([
+      'version',
+      'owner',
+      'schedule.start_date',
+      'task.name',
+    ]);
   });
 
   it('reads hook type, stage and depends_on as a list or a comma-separated string', () => {
@@ -94,8 +105,13 @@ hooks:
   });
 
   it('treats unknown keys as errors in version 3 jobs and warnings before', () => {
-    const root = tempDir({ 'ns/a/job.yaml': `${JOB}hook: []\n`, 'ns/b/job.yaml': `${JOB.replace('version: 3', 'version: 2').replace('size: 1d', 'size: 24h')}hook: []\n` });
-    expect(errorsOf(loadJob(join(root, 'ns/a'), join(root, 'ns')).problems)).toMatchObject([{ code: 'JOB_UNKNOWN_KEY', path: 'hook' }]);
+    const root = tempDir({
+      'ns/a/job.yaml': `${JOB}hook: []\n`,
+      'ns/b/job.yaml': `${JOB.replace('version: 3', 'version: 2').replace('size: 1d', 'size: 24h')}hook: []\n`,
+    });
+    expect(errorsOf(loadJob(join(root, 'ns/a'), join(root, 'ns')).problems)).toMatchObject([
+      { code: 'JOB_UNKNOWN_KEY', path: 'hook' },
+    ]);
     const b = loadJob(join(root, 'ns/b'), join(root, 'ns'));
     expect(errorsOf(b.problems)).toEqual([]);
     expect(warningsOf(b.problems)).toMatchObject([{ code: 'JOB_UNKNOWN_KEY', path: 'hook' }]);
@@ -112,18 +128,32 @@ task: {name: t}
 `,
     });
     const errs = errorsOf(loadJob(join(root, 'ns/j1'), join(root, 'ns')).problems);
-    expect(errs.map((p) => p.path)).toEqual(['schedule.start_date', 'schedule.interval', 'behavior.retry.delay']);
+    expect(errs.map((p) => p.path)).toEqual([
+      'schedule.start_date',
+      'schedule.interval',
+      'behavior.retry.delay',
+    ]);
   });
 
   it('reports malformed YAML without throwing', () => {
     const root = tempDir({ 'ns/j1/job.yaml': 'name: [\n' });
     const job = loadJob(join(root, 'ns/j1'), join(root, 'ns'));
-    expect(errorsOf(job.problems)[0]).toMatchObject({ code: 'YAML_SYNTAX', file: join(root, 'ns/j1/job.yaml') });
+    expect(errorsOf(job.problems)[0]).toMatchObject({
+      code: 'YAML_SYNTAX',
+      file: join(root, 'ns/j1/job.yaml'),
+    });
   });
 
   it('finds jobs in nested folders but not inside a job’s assets', () => {
-    const root = tempDir({ 'ns/a/job.yaml': JOB, 'ns/a/assets/job.yaml': 'not a job', 'ns/deep/er/b/job.yaml': JOB });
-    expect(discoverJobDirs(join(root, 'ns')).map((d) => d.slice(root.length))).toEqual(['/ns/a', '/ns/deep/er/b']);
+    const root = tempDir({
+      'ns/a/job.yaml': JOB,
+      'ns/a/assets/job.yaml': 'not a job',
+      'ns/deep/er/b/job.yaml': JOB,
+    });
+    expect(discoverJobDirs(join(root, 'ns')).map((d) => d.slice(root.length))).toEqual([
+      '/ns/a',
+      '/ns/deep/er/b',
+    ]);
   });
 });
 
@@ -137,7 +167,10 @@ describe('project validation', () => {
     const root = tempDir({
       'optimus.yaml': PROJECT_YAML,
       ...plugins,
-      'ns1/jobs/good/job.yaml': `${JOB}  config: {TOKEN: "{{ .secret.TOKEN }}"}\n`.replace('task: {name: t, window: {size: 1d}}\n  config', 'task:\n  name: t\n  config'),
+      'ns1/jobs/good/job.yaml': `${JOB}  config: {TOKEN: "{{ .secret.TOKEN }}"}\n`.replace(
+        'task: {name: t, window: {size: 1d}}\n  config',
+        'task:\n  name: t\n  config',
+      ),
       'ns1/jobs/bad/job.yaml': `${JOB.replace('j1', 'j2')}hooks:\n  - {name: audit, depends_on: [ghost]}\n  - {name: audit}\n`,
     });
     const report = validateProject({ dir: root });
@@ -160,7 +193,9 @@ describe('project validation', () => {
       'ns1/jobs/README.md': 'no jobs yet',
     });
     const report = validateProject({ dir: root });
-    expect(errorsOf(report.problems)).toMatchObject([{ code: 'HOOK_RULE_INVALID', path: 'plugins.dependencies[1]', line: 7 }]);
+    expect(errorsOf(report.problems)).toMatchObject([
+      { code: 'HOOK_RULE_INVALID', path: 'plugins.dependencies[1]', line: 7 },
+    ]);
   });
 
   it('reports a job name used twice, unknown window presets and unknown plugin versions', () => {
@@ -172,11 +207,15 @@ describe('project validation', () => {
     });
     const report = validateProject({ dir: root });
     const codes = report.jobs.flatMap((j) => errorsOf(j.problems).map((p) => p.code));
-    expect(codes).toEqual(expect.arrayContaining(['WINDOW_INVALID', 'PLUGIN_VERSION_UNKNOWN', 'JOB_DUPLICATE']));
+    expect(codes).toEqual(
+      expect.arrayContaining(['WINDOW_INVALID', 'PLUGIN_VERSION_UNKNOWN', 'JOB_DUPLICATE']),
+    );
   });
 
   it('says how to fix a missing optimus.yaml', () => {
     const report = validateProject({ dir: tempDir() });
-    expect(report.problems).toMatchObject([{ code: 'PROJECT_CONFIG_MISSING', hint: expect.stringContaining('--dir') }]);
+    expect(report.problems).toMatchObject([
+      { code: 'PROJECT_CONFIG_MISSING', hint: expect.stringContaining('--dir') },
+    ]);
   });
 });

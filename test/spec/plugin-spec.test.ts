@@ -2,7 +2,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isTaskOnly } from '../../src/core/plugin.js';
 import { errorsOf, warningsOf } from '../../src/core/problem.js';
-import { checkUrnTemplate, loadPluginFile, loadPluginSet, loadPluginSpec } from '../../src/spec/plugin-spec.js';
+import {
+  checkUrnTemplate,
+  loadPluginFile,
+  loadPluginSet,
+  loadPluginSpec,
+} from '../../src/spec/plugin-spec.js';
 import { FIXTURES, tempDir, v3Plugin } from '../helpers/temp-project.js';
 
 const fixture = (p: string) => loadPluginFile(join(FIXTURES, p));
@@ -39,13 +44,19 @@ describe('upstream fixtures', () => {
       ['image', 'must not be empty', 7],
     ]);
     const schemaInvalid = fixture('raystack-optimus/plugin_yaml_tests_sample_plugin_schema_invalid.yaml');
-    expect(errorsOf(schemaInvalid.problems).map((p) => p.path).sort()).toEqual(['entrypoint', 'image', 'pluginversion']);
+    expect(
+      errorsOf(schemaInvalid.problems)
+        .map((p) => p.path)
+        .sort(),
+    ).toEqual(['entrypoint', 'image', 'pluginversion']);
   });
 
   it('accepts a plain-string entrypoint as the script, with a deprecation warning', () => {
     const r = fixture('raystack-optimus/dev_plugins_optimus-plugin-echo.yaml');
     expect(r.plugin!.versions.default!.entrypoint).toEqual({ shell: '/bin/sh', script: 'sleep 10' });
-    expect(warningsOf(r.problems)).toMatchObject([{ code: 'PLUGIN_DEPRECATED', path: 'entrypoint', line: 6 }]);
+    expect(warningsOf(r.problems)).toMatchObject([
+      { code: 'PLUGIN_DEPRECATED', path: 'entrypoint', line: 6 },
+    ]);
   });
 
   it('reads the production bq2bq plugin with multiselect and subquestions', () => {
@@ -56,7 +67,10 @@ describe('upstream fixtures', () => {
     expect(load.default).toBe('APPEND');
     expect(load.subquestions[0]!.ifvalue).toBe('REPLACE_MERGE');
     expect(load.subquestions[0]!.questions[0]).toMatchObject({ name: 'PARTITION_FILTER', required: true });
-    expect(r.plugin!.versions.default).toMatchObject({ image: 'docker.io/odpf/optimus-task-bq2bq-executor', tag: '0.3.2' });
+    expect(r.plugin!.versions.default).toMatchObject({
+      image: 'docker.io/odpf/optimus-task-bq2bq-executor',
+      tag: '0.3.2',
+    });
     expect(r.plugin!.version).toBe('0.3.2');
   });
 
@@ -145,7 +159,9 @@ mods: [dependency_resolver]
 
   it('rejects unknown keys in v3 but only warns in v1 and v2', () => {
     const v3 = loadPluginSpec(v3Plugin('a', 'colour: red\n'), 'a.yaml');
-    expect(errorsOf(v3.problems)).toMatchObject([{ code: 'PLUGIN_UNKNOWN_KEY', path: 'colour', line: 5, column: 1 }]);
+    expect(errorsOf(v3.problems)).toMatchObject([
+      { code: 'PLUGIN_UNKNOWN_KEY', path: 'colour', line: 5, column: 1 },
+    ]);
     const v2 = loadPluginSpec(
       'version: 2\nname: b\ncolour: red\nplugin_versions: {default: {image: i, tag: t, entrypoint: {script: s}}}\n',
       'b.yaml',
@@ -236,10 +252,16 @@ describe('destination URN templates', () => {
 
 describe('plugin sets', () => {
   it('loads a directory and reports a name defined twice', () => {
-    const dir = tempDir({ 'one.yaml': v3Plugin('same'), 'two.yaml': v3Plugin('same'), 'notes.txt': 'ignored' });
+    const dir = tempDir({
+      'one.yaml': v3Plugin('same'),
+      'two.yaml': v3Plugin('same'),
+      'notes.txt': 'ignored',
+    });
     const set = loadPluginSet([dir]);
     expect([...set.plugins.keys()]).toEqual(['same']);
-    expect(errorsOf(set.problems)).toMatchObject([{ code: 'PLUGIN_NAME_COLLISION', file: join(dir, 'two.yaml') }]);
+    expect(errorsOf(set.problems)).toMatchObject([
+      { code: 'PLUGIN_NAME_COLLISION', file: join(dir, 'two.yaml') },
+    ]);
   });
 
   it('reports a missing path', () => {

@@ -14,7 +14,9 @@ import { parseYaml, problemAt, type YamlSource } from '../../spec/yaml-source.js
 import { shapeProblems, typeName } from '../../spec/zod-problems.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const name = z.string().regex(NAME_RE, 'may contain only letters, digits, "_", "-" and "." and must not start with "." or "-"');
+const name = z
+  .string()
+  .regex(NAME_RE, 'may contain only letters, digits, "_", "-" and "." and must not start with "." or "-"');
 const nonEmpty = z.string().min(1);
 
 const httpAuth = z.union([
@@ -56,7 +58,12 @@ export const gcsProviderSchema = z.strictObject({
   endpoint: z.string().optional(),
 });
 
-export const providerSchema = z.discriminatedUnion('type', [httpProviderSchema, fileProviderSchema, s3ProviderSchema, gcsProviderSchema]);
+export const providerSchema = z.discriminatedUnion('type', [
+  httpProviderSchema,
+  fileProviderSchema,
+  s3ProviderSchema,
+  gcsProviderSchema,
+]);
 
 export const pluginEntrySchema = z.strictObject({
   name,
@@ -80,8 +87,14 @@ const pluginAliasSchema = z.strictObject({ plugin: z.record(z.string(), z.unknow
 /** The whole section as users may write it (canonical or alias items). `dependencies` belongs to hook ordering. */
 export const pluginsSectionSchema = z.looseObject({
   install_location: nonEmpty.optional(),
-  providers: z.array(z.union([providerSchema, providerAliasSchema])).nullable().optional(),
-  list: z.array(z.union([pluginEntrySchema, pluginAliasSchema])).nullable().optional(),
+  providers: z
+    .array(z.union([providerSchema, providerAliasSchema]))
+    .nullable()
+    .optional(),
+  list: z
+    .array(z.union([pluginEntrySchema, pluginAliasSchema]))
+    .nullable()
+    .optional(),
   dependencies: z.array(z.string()).optional(),
 });
 
@@ -89,7 +102,12 @@ export type HttpProviderConfig = z.infer<typeof httpProviderSchema>;
 export type FileProviderConfig = z.infer<typeof fileProviderSchema>;
 export type S3ProviderConfig = z.infer<typeof s3ProviderSchema>;
 export type GcsProviderConfig = z.infer<typeof gcsProviderSchema>;
-export type ProviderConfig = (HttpProviderConfig | FileProviderConfig | S3ProviderConfig | GcsProviderConfig) & {
+export type ProviderConfig = (
+  | HttpProviderConfig
+  | FileProviderConfig
+  | S3ProviderConfig
+  | GcsProviderConfig
+) & {
   /** Where it is written, for messages. */
   at: Location;
 };
@@ -148,7 +166,9 @@ export function parsePluginsSection(
   };
   if (raw === undefined || raw === null) return { section, problems };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    problems.push(problemAt(src, basePath, 'error', 'PLUGINS_INVALID', `must be a mapping, got ${typeName(raw)}`));
+    problems.push(
+      problemAt(src, basePath, 'error', 'PLUGINS_INVALID', `must be a mapping, got ${typeName(raw)}`),
+    );
     return { section, problems };
   }
   const obj = raw as Record<string, unknown>;
@@ -165,7 +185,15 @@ export function parsePluginsSection(
   const loc = obj.install_location;
   if (loc !== undefined) {
     if (typeof loc !== 'string' || loc === '') {
-      problems.push(problemAt(src, [...basePath, 'install_location'], 'error', 'PLUGINS_INVALID', 'must be a non-empty path'));
+      problems.push(
+        problemAt(
+          src,
+          [...basePath, 'install_location'],
+          'error',
+          'PLUGINS_INVALID',
+          'must be a non-empty path',
+        ),
+      );
     } else {
       section.installLocation = isAbsolute(loc) ? loc : resolve(configDir, loc);
     }
@@ -177,12 +205,24 @@ export function parsePluginsSection(
     const itemPath = aliased ? [...path, aliased.key] : path;
     let item = aliased ? { ...aliased.value, type: aliased.key } : value;
     if (aliased?.key === 'gcs') item = gcsLocationAlias(item as Record<string, unknown>);
-    const found = shapeProblems(providerSchema, item, src, { unknownKeys: 'error', codePrefix: 'PLUGINS', basePath: itemPath });
+    const found = shapeProblems(providerSchema, item, src, {
+      unknownKeys: 'error',
+      codePrefix: 'PLUGINS',
+      basePath: itemPath,
+    });
     problems.push(...found);
     if (hasErrors(found)) continue;
     const p = providerSchema.parse(item);
     if (providerNames.has(p.name)) {
-      problems.push(problemAt(src, [...itemPath, 'name'], 'error', 'PLUGINS_PROVIDER_DUPLICATE', `provider "${p.name}" is defined twice`));
+      problems.push(
+        problemAt(
+          src,
+          [...itemPath, 'name'],
+          'error',
+          'PLUGINS_PROVIDER_DUPLICATE',
+          `provider "${p.name}" is defined twice`,
+        ),
+      );
       continue;
     }
     providerNames.add(p.name);
@@ -195,19 +235,40 @@ export function parsePluginsSection(
     const aliased = alias(value, ['plugin'] as const);
     const itemPath = aliased ? [...path, 'plugin'] : path;
     const item = aliased ? aliased.value : value;
-    const found = shapeProblems(pluginEntrySchema, item, src, { unknownKeys: 'error', codePrefix: 'PLUGINS', basePath: itemPath });
+    const found = shapeProblems(pluginEntrySchema, item, src, {
+      unknownKeys: 'error',
+      codePrefix: 'PLUGINS',
+      basePath: itemPath,
+    });
     problems.push(...found);
     if (hasErrors(found)) continue;
     const e = pluginEntrySchema.parse(item);
     if (pluginNames.has(e.name)) {
-      problems.push(problemAt(src, [...itemPath, 'name'], 'error', 'PLUGINS_DUPLICATE', `plugin "${e.name}" is listed twice`));
+      problems.push(
+        problemAt(
+          src,
+          [...itemPath, 'name'],
+          'error',
+          'PLUGINS_DUPLICATE',
+          `plugin "${e.name}" is listed twice`,
+        ),
+      );
       continue;
     }
     if (e.provider !== undefined && !providerNames.has(e.provider)) {
       problems.push(
-        problemAt(src, [...itemPath, 'provider'], 'error', 'PLUGINS_PROVIDER_UNKNOWN', `unknown provider "${e.provider}"`, {
-          hint: providerNames.size ? `defined providers: ${[...providerNames].join(', ')}` : 'define it under plugins.providers',
-        }),
+        problemAt(
+          src,
+          [...itemPath, 'provider'],
+          'error',
+          'PLUGINS_PROVIDER_UNKNOWN',
+          `unknown provider "${e.provider}"`,
+          {
+            hint: providerNames.size
+              ? `defined providers: ${[...providerNames].join(', ')}`
+              : 'define it under plugins.providers',
+          },
+        ),
       );
       continue;
     }
@@ -242,7 +303,10 @@ export function loadPluginsConfig(configPath: string): { section?: PluginsSectio
   const src = parseYaml(text, file);
   if (hasErrors(src.problems)) return { problems: src.problems };
   const root = src.value;
-  const rawSection = root !== null && typeof root === 'object' && !Array.isArray(root) ? (root as Record<string, unknown>).plugins : undefined;
+  const rawSection =
+    root !== null && typeof root === 'object' && !Array.isArray(root)
+      ? (root as Record<string, unknown>).plugins
+      : undefined;
   const { section, problems } = parsePluginsSection(rawSection, src, ['plugins'], dirname(file));
   return { section, problems: [...src.problems, ...problems] };
 }
@@ -262,7 +326,10 @@ function items(
 }
 
 /** `{http: {...}}` → key http and the inner mapping, when the item is exactly one such key. */
-function alias<K extends string>(value: unknown, keys: readonly K[]): { key: K; value: Record<string, unknown> } | undefined {
+function alias<K extends string>(
+  value: unknown,
+  keys: readonly K[],
+): { key: K; value: Record<string, unknown> } | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const entries = Object.entries(value);
   if (entries.length !== 1) return undefined;

@@ -8,14 +8,22 @@ import { formatProblem, printJson, problemJson } from '../../output.js';
 
 export async function run({ args, opts }: CommandContext): Promise<number> {
   const name = args[0]!;
-  const report = validateProject({ dir: String(opts.dir ?? '.'), ...(opts.plugins ? { pluginsDir: String(opts.plugins) } : {}) });
+  const report = validateProject({
+    dir: String(opts.dir ?? '.'),
+    ...(opts.plugins ? { pluginsDir: String(opts.plugins) } : {}),
+  });
   const job = report.jobs.find((j) => j.name === name);
-  const blocking = errorsOf(report.problems).filter((p) => !p.code.startsWith('PLUGIN_') && p.code !== 'FILE_UNREADABLE');
+  const blocking = errorsOf(report.problems).filter(
+    (p) => !p.code.startsWith('PLUGIN_') && p.code !== 'FILE_UNREADABLE',
+  );
   if (!job) {
     if (blocking.length) return printFailure(opts, blocking, name);
     throw new OptimusError('JOB_NOT_FOUND', `job "${name}" is not in any namespace of the project`, {
       category: 'not_found',
-      hint: suggest(name, report.jobs.map((j) => j.name)),
+      hint: suggest(
+        name,
+        report.jobs.map((j) => j.name),
+      ),
     });
   }
   const errors = errorsOf(job.problems);
@@ -35,16 +43,27 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     const stage = n.stage === 'task' ? pc.cyan('task') : n.stage === 'fail' ? pc.red('fail') : n.stage;
     const plugin = n.type === n.name ? '' : pc.dim(` (${n.type})`);
     const after = n.dependsOn.length ? pc.dim(` ← ${n.dependsOn.join(', ')}`) : '';
-    lines.push(`  ${String(i + 1).padStart(2)}. ${stage.padEnd(n.stage === 'task' ? 4 : 4)} ${n.name.padEnd(w)}${plugin}${after}`);
+    lines.push(
+      `  ${String(i + 1).padStart(2)}. ${stage.padEnd(n.stage === 'task' ? 4 : 4)} ${n.name.padEnd(w)}${plugin}${after}`,
+    );
   });
   for (const p of warnings) lines.push(`  ${formatProblem(p)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }
 
-function printFailure(opts: Record<string, unknown>, problems: Parameters<typeof sortProblems>[0], name: string): number {
+function printFailure(
+  opts: Record<string, unknown>,
+  problems: Parameters<typeof sortProblems>[0],
+  name: string,
+): number {
   if (opts.json) {
-    printJson({ job: name, nodes: [], errors: errorsOf(problems).map((p) => problemJson(p)), warnings: warningsOf(problems).map((p) => problemJson(p)) });
+    printJson({
+      job: name,
+      nodes: [],
+      errors: errorsOf(problems).map((p) => problemJson(p)),
+      warnings: warningsOf(problems).map((p) => problemJson(p)),
+    });
   } else {
     process.stdout.write(`cannot build the run graph of ${pc.bold(name)}:\n`);
     for (const p of sortProblems([...problems])) process.stdout.write(`  ${formatProblem(p)}\n`);

@@ -19,7 +19,13 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     printJson({
       ok: errors === 0,
       project: report.config?.project.name ?? null,
-      summary: { jobs: report.jobs.length, invalid_jobs: invalid, plugins: report.plugins.plugins.size, errors, warnings },
+      summary: {
+        jobs: report.jobs.length,
+        invalid_jobs: invalid,
+        plugins: report.plugins.plugins.size,
+        errors,
+        warnings,
+      },
       problems: report.problems.map((p) => problemJson(p)),
       jobs: report.jobs.map((j) => ({
         name: j.name,
@@ -44,7 +50,8 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   out.push(
     `${status}: ${plural(report.jobs.length, 'job')} in ${plural(report.config?.namespaces.length ?? 0, 'namespace')} checked against ${plural(report.plugins.plugins.size, 'plugin')}; ${plural(invalid, 'invalid job')}, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`,
   );
-  if (!errors && report.jobs.length) out.push(pc.dim('next: `optimus job graph <job>` shows a job’s run order'));
+  if (!errors && report.jobs.length)
+    out.push(pc.dim('next: `optimus job graph <job>` shows a job’s run order'));
   process.stdout.write(`${out.join('\n')}\n`);
   return errors ? EXIT_PROBLEMS : EXIT_OK;
 }

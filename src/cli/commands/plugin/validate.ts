@@ -25,8 +25,12 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   }
   for (const r of set.results) {
     const ok = errorsOf(r.problems).length === 0 && r.plugin;
-    const label = r.plugin ? `${r.plugin.name} ${pc.dim(`(${r.dialect})`)}` : pc.dim(r.dialect ? `(${r.dialect}, invalid)` : '(invalid)');
-    process.stdout.write(`${ok ? pc.green('✓') : pc.red('✗')} ${relativeTo(r.file, process.cwd())}  ${label}\n`);
+    const label = r.plugin
+      ? `${r.plugin.name} ${pc.dim(`(${r.dialect})`)}`
+      : pc.dim(r.dialect ? `(${r.dialect}, invalid)` : '(invalid)');
+    process.stdout.write(
+      `${ok ? pc.green('✓') : pc.red('✗')} ${relativeTo(r.file, process.cwd())}  ${label}\n`,
+    );
     for (const p of r.problems) process.stdout.write(`    ${formatProblem(p)}\n`);
   }
   for (const p of other) process.stdout.write(`${formatProblem(p)}\n`);
