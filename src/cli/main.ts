@@ -49,6 +49,18 @@ export function buildProgram(): Command {
     .addOption(json())
     .action(lazy(() => import('./commands/job/graph.js')));
 
+  program
+    .command('serve')
+    .description('run the server: HTTP API, store and plugins (embedded store in ~/.optimus by default)')
+    .option('-c, --config <file>', 'server config file')
+    .option('--data-dir <dir>', 'where the embedded store and the app key live (default ~/.optimus)')
+    .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default 9100; 0 picks a free one)')
+    .option('--install-plugins', 'install the plugins of the server config before starting')
+    .option('--insecure', 'allow binding beyond loopback without auth tokens')
+    .addOption(json())
+    .action(lazy(() => import('./commands/serve.js')));
+
   return program;
 }
 

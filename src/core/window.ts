@@ -19,14 +19,15 @@ export function normalisePresetName(name: string): string {
   return name.trim().replace(/^@/, '').toLowerCase();
 }
 
+/** `presets`: the project's preset names; `null` when they are not known here (skip that check). */
 export function checkWindow(
   version: number,
   w: WindowSpec | undefined,
-  presets: ReadonlySet<string> | undefined,
+  presets: ReadonlySet<string> | null | undefined,
 ): WindowIssue[] {
   const issues: WindowIssue[] = [];
   if (!w) return issues;
-  if (w.preset !== undefined) {
+  if (w.preset !== undefined && presets !== null) {
     const name = normalisePresetName(w.preset);
     if (!presets)
       issues.push({

@@ -21,6 +21,8 @@ export interface JobReport {
   dir: string;
   file: string;
   spec?: JobSpec;
+  /** job.yaml fields after inheritance (plain data), when the spec loaded. */
+  raw?: Record<string, unknown>;
   nodes: RunNode[];
   problems: Problem[];
 }
@@ -44,7 +46,8 @@ export interface ValidateOptions {
 export interface JobContext {
   plugins: ReadonlyMap<string, Plugin>;
   rules: readonly HookRule[];
-  presets?: ReadonlySet<string>;
+  /** Window preset names; `null` = not known here, so preset names are not checked. */
+  presets?: ReadonlySet<string> | null;
   /** Where the rules are written, for messages. */
   rulesFile?: string;
 }
@@ -124,6 +127,7 @@ export function checkLoadedJob(loaded: LoadedJob, namespace: string, ctx: JobCon
   const spec = loaded.spec;
   if (!spec || hasErrors(problems)) return report;
   report.spec = spec;
+  if (loaded.raw) report.raw = loaded.raw;
 
   const graph = buildRunGraph({ task: spec.task, hooks: spec.hooks, plugins: ctx.plugins, rules: ctx.rules });
   report.nodes = graph.nodes;
@@ -226,4 +230,11 @@ function distance(a: string, b: string): number {
     }
   }
   return dp[b.length]!;
+}
+
+/** The deploy payload of one namespace: each valid job's fields after inheritance, plus its assets. */
+export function deployPayload(report: ProjectReport, namespace: string): Record<string, unknown>[] {
+  return report.jobs
+    .filter((j) => j.namespace === namespace && j.raw && j.spec)
+    .map((j) => ({ ...j.raw, assets: j.spec!.assets }));
 }

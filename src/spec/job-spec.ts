@@ -26,6 +26,8 @@ export interface LoadedJob {
   file: string;
   /** Present when the spec is complete and well-formed (semantic checks may still fail). */
   spec?: JobSpec;
+  /** The job.yaml fields after inheritance, as plain data (what a deploy sends). */
+  raw?: Record<string, unknown>;
   problems: Problem[];
   /** Locate a path of the merged spec in the file it came from. */
   locate(path: readonly PathSegment[], opts?: { key?: boolean }): Pick<Problem, 'file' | 'line' | 'column'>;
@@ -145,6 +147,12 @@ export function loadJob(dir: string, root: string, cache: ParentCache = new Map(
   const job = finish({ dir, file, problems, sources, hookOrigins });
   if (hasErrors(problems)) return job;
 
+  return completeJob(job, merged, () => readAssets(dir, problems));
+}
+
+/** Required fields, then the spec itself and its semantic checks. */
+function completeJob(job: LoadedJob, merged: Raw, assets: () => Record<string, string>): LoadedJob {
+  const { problems } = job;
   for (const [path, what] of [
     [['version'], 'version (the window version: 1, 2 or 3)'],
     [['name'], 'name'],
@@ -157,9 +165,72 @@ export function loadJob(dir: string, root: string, cache: ParentCache = new Map(
     }
   }
   if (hasErrors(problems)) return job;
-  job.spec = toJobSpec(merged, readAssets(dir, problems));
+  job.raw = merged;
+  job.spec = toJobSpec(merged, assets());
   problems.push(...semanticChecks(job.spec, job));
   return job;
+}
+
+/**
+ * A job that arrives as data (a deploy request): the job.yaml fields after inheritance, plus
+ * `assets` (path → content). Problems carry `basePath` (e.g. `jobs[3]`) instead of a position.
+ */
+export function loadJobValue(value: unknown, basePath: PathSegment[]): LoadedJob {
+  const problems: Problem[] = [];
+  const raw = isObj(value) ? { ...value } : value;
+  const assetsRaw = isObj(raw) ? raw.assets : undefined;
+  if (isObj(raw)) delete raw.assets;
+  const src: YamlSource = { file: '', value: raw, problems: [], locate: () => undefined, has: () => true };
+  const job: LoadedJob = {
+    dir: '',
+    file: '',
+    problems,
+    locate: () => ({}),
+    problem(path, severity, code, message, opts = {}) {
+      const out: Problem = { severity, code, message, path: formatPath([...basePath, ...path]) };
+      if (opts.hint) out.hint = opts.hint;
+      return out;
+    },
+  };
+  if (!isObj(raw)) {
+    problems.push(job.problem([], 'error', 'JOB_INVALID', 'a job must be an object'));
+    return job;
+  }
+  const assets: Record<string, string> = {};
+  if (assetsRaw !== undefined && assetsRaw !== null) {
+    if (!isObj(assetsRaw))
+      problems.push(
+        job.problem(['assets'], 'error', 'JOB_INVALID', 'assets must map file paths to their content'),
+      );
+    else {
+      for (const [k, v] of Object.entries(assetsRaw)) {
+        if (typeof v !== 'string')
+          problems.push(job.problem(['assets', k], 'error', 'JOB_INVALID', 'asset content must be a string'));
+        else if (k === '' || k.startsWith('/') || k.split('/').includes('..')) {
+          problems.push(
+            job.problem(
+              ['assets', k],
+              'error',
+              'JOB_INVALID',
+              'asset paths must be relative and stay inside assets/',
+            ),
+          );
+        } else assets[k] = v;
+      }
+    }
+  }
+  problems.push(
+    ...shapeProblems(jobFileSchema, raw, src, {
+      unknownKeys: raw.version === 3 ? 'error' : 'warning',
+      codePrefix: 'JOB',
+      basePath,
+    }).map((p) => {
+      delete p.file;
+      return p;
+    }),
+  );
+  if (hasErrors(problems)) return job;
+  return completeJob(job, raw, () => assets);
 }
 
 /** Shape problems per file; a this.yaml shared by thousands of jobs is checked once per mode. */

@@ -1,5 +1,5 @@
 /** Load a plugin spec in any dialect (v1, v2, v3) and normalise it into the one plugin model. */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AssetParser,
@@ -16,7 +16,7 @@ import {
 import { hasErrors, type PathSegment, type Problem } from '../core/problem.js';
 import { isSecretReference } from '../core/secret-ref.js';
 import { DEPRECATED_PLUGIN_KEYS, pluginV1Schema, pluginV2Schema, pluginV3Schema } from './plugin-schema.js';
-import { parseYaml, problemAt, type YamlSource } from './yaml-source.js';
+import { ioMessage, parseYaml, problemAt, readYamlFile, type YamlSource } from './yaml-source.js';
 import { shapeProblems, typeName } from './zod-problems.js';
 
 export interface PluginLoadResult {
@@ -457,25 +457,12 @@ export function checkUrnTemplate(t: string): string | undefined {
 }
 
 export function loadPluginFile(path: string): PluginLoadResult {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    return {
-      file: path,
-      problems: [{ severity: 'error', code: 'FILE_UNREADABLE', message: ioMessage(e), file: path }],
-    };
-  }
-  return loadPluginSpec(text, path);
+  const { src, problems } = readYamlFile(path, { code: 'FILE_UNREADABLE', what: 'cannot read plugin spec' });
+  if (!src || hasErrors(problems)) return { file: path, problems };
+  return loadPluginValue(src);
 }
 
-export function ioMessage(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code === 'ENOENT') return 'file not found';
-  if (err.code === 'EACCES') return 'permission denied';
-  if (err.code === 'EISDIR') return 'is a directory, expected a file';
-  return err.message;
-}
+export { ioMessage } from './yaml-source.js';
 
 export const isPluginSpecFile = (name: string): boolean => /\.ya?ml$/i.test(name);
 

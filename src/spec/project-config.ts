@@ -1,5 +1,5 @@
 /** optimus.yaml: project, namespaces and the plugins section. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type HookRule, parseHookRules } from '../core/hook-rules.js';
@@ -7,8 +7,7 @@ import { hasErrors, type Problem } from '../core/problem.js';
 import { normalisePresetName } from '../core/window.js';
 import { type PluginsSection, parsePluginsSection } from '../plugins/install/config.js';
 import { windowSchema } from './job-schema.js';
-import { ioMessage } from './plugin-spec.js';
-import { parseYaml, problemAt, type YamlSource } from './yaml-source.js';
+import { problemAt, readYamlFile, type YamlSource } from './yaml-source.js';
 import { shapeProblems } from './zod-problems.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
@@ -94,25 +93,12 @@ export function findProjectConfig(dirOrFile: string): string {
 
 export function loadProjectConfig(dirOrFile: string): ProjectConfigResult {
   const file = findProjectConfig(dirOrFile);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    return {
-      problems: [
-        {
-          severity: 'error',
-          code: 'PROJECT_CONFIG_MISSING',
-          message: `cannot read project config: ${ioMessage(e)}`,
-          file,
-          hint: 'run from the project root, or pass --dir <project root> (the folder holding optimus.yaml)',
-        },
-      ],
-    };
-  }
-  const src = parseYaml(text, file);
-  const problems = [...src.problems];
-  if (hasErrors(problems)) return { problems };
+  const { src, problems } = readYamlFile(file, {
+    code: 'PROJECT_CONFIG_MISSING',
+    what: 'cannot read project config',
+    hint: 'run from the project root, or pass --dir <project root> (the folder holding optimus.yaml)',
+  });
+  if (!src || hasErrors(problems)) return { problems };
   problems.push(
     ...shapeProblems(projectConfigSchema, src.value, src, { unknownKeys: 'warning', codePrefix: 'PROJECT' }),
   );
@@ -186,22 +172,13 @@ const presetsSchema = z.strictObject({
 });
 
 function loadPresets(file: string, problems: Problem[]): Set<string> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    problems.push({
-      severity: 'error',
-      code: 'PRESETS_MISSING',
-      message: `cannot read window presets: ${ioMessage(e)}`,
-      file,
-      hint: 'fix project.preset_path in optimus.yaml',
-    });
-    return undefined;
-  }
-  const src = parseYaml(text, file);
-  problems.push(...src.problems);
-  if (hasErrors(src.problems)) return undefined;
+  const { src, problems: read } = readYamlFile(file, {
+    code: 'PRESETS_MISSING',
+    what: 'cannot read window presets',
+    hint: 'fix project.preset_path in optimus.yaml',
+  });
+  problems.push(...read);
+  if (!src || hasErrors(read)) return undefined;
   const shape = shapeProblems(presetsSchema, src.value, src, { unknownKeys: 'error', codePrefix: 'PRESETS' });
   problems.push(...shape);
   if (hasErrors(shape)) return undefined;

@@ -3,14 +3,12 @@
  * tokens, its store (empty = embedded), its plugins (the same section as optimus.yaml) and its
  * scheduler. Upstream keys this project does not use (telemetry, publisher, …) are warnings.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { hasErrors, type Problem } from '../core/problem.js';
 import { type PluginsSection, parsePluginsSection } from '../plugins/install/config.js';
-import { ioMessage } from './plugin-spec.js';
 import { pluginDependenciesSchema } from './project-config.js';
-import { parseYaml, problemAt, type YamlSource } from './yaml-source.js';
+import { problemAt, readYamlFile, type YamlSource } from './yaml-source.js';
 import { shapeProblems } from './zod-problems.js';
 
 const port = z.int().min(0).max(65535);
@@ -81,24 +79,13 @@ export function defaultServerConfig(cwd = process.cwd()): ServerConfig {
 }
 
 export function loadServerConfig(path: string): { config?: ServerConfig; problems: Problem[] } {
-  const file = resolve(path);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    return {
-      problems: [
-        {
-          severity: 'error',
-          code: 'SERVER_CONFIG_MISSING',
-          message: `cannot read server config: ${ioMessage(e)}`,
-          file,
-          hint: 'pass -c <server.yaml>, or omit -c to run on the defaults',
-        },
-      ],
-    };
-  }
-  return parseServerConfig(parseYaml(text, file));
+  const { src, problems } = readYamlFile(resolve(path), {
+    code: 'SERVER_CONFIG_MISSING',
+    what: 'cannot read server config',
+    hint: 'pass -c <server.yaml>, or omit -c to run on the defaults',
+  });
+  if (!src) return { problems };
+  return parseServerConfig(src);
 }
 
 export function parseServerConfig(src: YamlSource): { config?: ServerConfig; problems: Problem[] } {

@@ -2,6 +2,8 @@
  * YAML text → plain JS values, keeping enough of the document to point every problem at a line and
  * column. Positions are computed only when a problem is reported, so valid files stay cheap.
  */
+
+import { readFileSync } from 'node:fs';
 import jsYaml from 'js-yaml';
 import {
   isMap,
@@ -205,4 +207,37 @@ export function problemAt(
   if (path.length) p.path = formatPath(path);
   if (opts.hint) p.hint = opts.hint;
   return p;
+}
+
+export function ioMessage(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return 'file not found';
+  if (err.code === 'EACCES') return 'permission denied';
+  if (err.code === 'EISDIR') return 'is a directory, expected a file';
+  return err.message;
+}
+
+/**
+ * Read and parse a YAML file; when it cannot be read, one problem says why, with `code`, a message
+ * starting with `what` and the `hint`.
+ */
+export function readYamlFile(
+  file: string,
+  onMissing: { code: string; what: string; hint?: string },
+): { src?: YamlSource; problems: Problem[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const p: Problem = {
+      severity: 'error',
+      code: onMissing.code,
+      message: `${onMissing.what}: ${ioMessage(e)}`,
+      file,
+    };
+    if (onMissing.hint) p.hint = onMissing.hint;
+    return { problems: [p] };
+  }
+  const src = parseYaml(text, file);
+  return { src, problems: [...src.problems] };
 }

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { hasErrors, type PathSegment, type Problem } from '../../core/problem.js';
-import { ioMessage } from '../../spec/plugin-spec.js';
 import { parseYaml, problemAt, type YamlSource } from '../../spec/yaml-source.js';
 import { shapeProblems, typeName } from '../../spec/zod-problems.js';
+import { ioMessage } from './io-message.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const name = z

@@ -1,0 +1,18 @@
+/** Shared by the installer commands: load the plugins section and report its problems. */
+import { errorsOf, warningsOf } from '../../../core/problem.js';
+import { loadPluginsConfig, type PluginsSection } from '../../../plugins/install/config.js';
+import { EXIT_PROBLEMS } from '../../errors.js';
+import { formatProblem, printJson, problemJson } from '../../output.js';
+
+/** The section, or the exit code after printing why there is none. */
+export function loadSection(opts: Record<string, unknown>): { section: PluginsSection } | { exit: number } {
+  const { section, problems } = loadPluginsConfig(String(opts.config ?? './optimus.yaml'));
+  const errors = errorsOf(problems);
+  if (!section || errors.length) {
+    if (opts.json) printJson({ ok: false, problems: problems.map((p) => problemJson(p)) });
+    else for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+    return { exit: EXIT_PROBLEMS };
+  }
+  if (!opts.json) for (const p of warningsOf(problems)) process.stderr.write(`${formatProblem(p)}\n`);
+  return { section };
+}

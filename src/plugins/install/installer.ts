@@ -1,0 +1,390 @@
+/**
+ * Install the configured plugins: decide what changed (from the lock and the files on disk, without
+ * touching the network), fetch and verify what did, unpack it in a temp directory inside
+ * install_location and rename the result into place. A failed, killed or interrupted install never
+ * replaces anything; the lock file is written last.
+ */
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isOptimusError, OptimusError } from '../../core/errors.js';
+import type { ArchiveLimits } from './archive.js';
+import { LOCK_FILE_NAME, type PluginEntry, type PluginsSection } from './config.js';
+import { acquireLocationLock } from './location-lock.js';
+import {
+  formatLock,
+  type LockEntry,
+  type LockedFile,
+  type LockFile,
+  openStateCache,
+  readLock,
+  type StateCache,
+  sha256File,
+  writeLock,
+} from './lock.js';
+import { createProviderSet, type HttpTuning, type ProviderSet, sourceOf } from './providers/index.js';
+import { DEFAULT_MAX_ARTIFACT_BYTES } from './providers/provider.js';
+import { createRedactor, type Redactor } from './secrets.js';
+
+export interface InstallEvents {
+  onStart?(name: string, source: string): void;
+  onProgress?(name: string, received: number, total: number | undefined): void;
+  onDone?(result: PluginResult): void;
+  onWaitForLock?(pid: number): void;
+}
+
+export interface InstallOptions {
+  /** Only these plugins (default: every plugin in the config). */
+  names?: string[];
+  /** Fail when the config and the lock disagree instead of updating the lock (CI). */
+  frozen?: boolean;
+  /** Reinstall even when up to date, and re-pin the lock to what is downloaded. */
+  force?: boolean;
+  concurrency?: number;
+  maxArtifactBytes?: number;
+  archiveLimits?: ArchiveLimits;
+  handshakeTimeoutMs?: number;
+  http?: HttpTuning;
+  env?: NodeJS.ProcessEnv;
+  lockFile?: string;
+  events?: InstallEvents;
+  signal?: AbortSignal;
+  lockWaitMs?: number;
+}
+
+export type PluginStatus = 'installed' | 'updated' | 'unchanged' | 'failed';
+
+export interface PluginResult {
+  name: string;
+  status: PluginStatus;
+  source: string;
+  kind?: LockEntry['kind'];
+  version?: string;
+  dialect?: string;
+  sha256?: string;
+  bytes?: number;
+  warnings: string[];
+  error?: { code: string; message: string; hint?: string };
+}
+
+export interface InstallReport {
+  ok: boolean;
+  installLocation: string;
+  lockFile: string;
+  lockWritten: boolean;
+  /** Whether any artifact was fetched (false when everything was up to date). */
+  fetched: boolean;
+  results: PluginResult[];
+}
+
+const TMP_PREFIX = '.optimus-tmp-';
+
+export function lockFileOf(section: PluginsSection): string {
+  return join(section.configDir, LOCK_FILE_NAME);
+}
+
+/** Where a plugin's spec is stored in install_location. */
+export function specFileName(name: string): string {
+  return `optimus-plugin-${name}.yaml`;
+}
+
+export async function installPlugins(
+  section: PluginsSection,
+  opts: InstallOptions = {},
+): Promise<InstallReport> {
+  const lockPath = opts.lockFile ?? lockFileOf(section);
+  const entries = selectEntries(section, opts.names);
+  await mkdir(section.installLocation, { recursive: true });
+  const locationLock = await acquireLocationLock(section.installLocation, {
+    ...(opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {}),
+    ...(opts.events?.onWaitForLock ? { onWait: opts.events.onWaitForLock } : {}),
+  });
+  try {
+    await removeStaleTemps(section.installLocation);
+    const lock = (await readLock(lockPath)) ?? { plugins: [] };
+    const locked = new Map(lock.plugins.map((p) => [p.name, p]));
+    if (opts.frozen) checkFrozen(section, entries, locked, lockPath, !opts.names?.length);
+
+    const cache = await openStateCache(section.installLocation, { trust: !opts.force });
+    const redactor = createRedactor();
+    let providers: ProviderSet | undefined;
+    const providerSet = () => {
+      providers ??= createProviderSet(section, {
+        env: opts.env ?? process.env,
+        redactor,
+        ...(opts.http ? { http: opts.http } : {}),
+      });
+      return providers;
+    };
+
+    const results = new Map<string, PluginResult>();
+    const newEntries = new Map<string, LockEntry>();
+    const todo: PluginEntry[] = [];
+    for (const entry of entries) {
+      const prev = locked.get(entry.name);
+      if (!opts.force && prev && (await isUpToDate(entry, prev, cache))) {
+        results.set(entry.name, resultOf(prev, 'unchanged'));
+        newEntries.set(entry.name, prev);
+      } else todo.push(entry);
+    }
+
+    const { default: pLimit } = await import('p-limit');
+    const limit = pLimit(Math.max(1, opts.concurrency ?? 8));
+    await Promise.all(
+      todo.map((entry) =>
+        limit(async () => {
+          const source = sourceOf(entry);
+          opts.events?.onStart?.(entry.name, source);
+          const prev = locked.get(entry.name);
+          let result: PluginResult;
+          try {
+            const pinned = prev && prev.source === source && !opts.force ? prev.sha256 : undefined;
+            const next = await installOne(entry, section, {
+              providers: providerSet(),
+              redactor,
+              cache,
+              prev,
+              pinned,
+              opts,
+            });
+            newEntries.set(entry.name, next.entry);
+            result = {
+              ...resultOf(next.entry, prev ? 'updated' : 'installed'),
+              bytes: next.bytes,
+              warnings: next.warnings,
+            };
+          } catch (e) {
+            if (prev) newEntries.set(entry.name, prev);
+            result = {
+              name: entry.name,
+              status: 'failed',
+              source,
+              warnings: [],
+              error: errorJson(e, redactor),
+            };
+          }
+          results.set(entry.name, result);
+          opts.events?.onDone?.(result);
+        }),
+      ),
+    );
+
+    // Plugins outside this run keep their lock entries; plugins gone from the config leave the lock.
+    const inConfig = new Set(section.list.map((e) => e.name));
+    for (const p of lock.plugins) {
+      if (!newEntries.has(p.name) && inConfig.has(p.name)) newEntries.set(p.name, p);
+    }
+    const nextLock: LockFile = { plugins: [...newEntries.values()] };
+    let lockWritten = false;
+    if (!opts.frozen && formatLock(nextLock) !== formatLock(lock)) {
+      await writeLock(lockPath, nextLock);
+      lockWritten = true;
+    }
+    await cache.save();
+    const ordered = entries.map((e) => results.get(e.name)!);
+    return {
+      ok: ordered.every((r) => r.status !== 'failed'),
+      installLocation: section.installLocation,
+      lockFile: lockPath,
+      lockWritten,
+      fetched: todo.length > 0,
+      results: ordered,
+    };
+  } finally {
+    await locationLock.release();
+  }
+}
+
+function selectEntries(section: PluginsSection, names: string[] | undefined): PluginEntry[] {
+  if (!names?.length) return section.list;
+  const byName = new Map(section.list.map((e) => [e.name, e]));
+  const unknown = names.filter((n) => !byName.has(n));
+  if (unknown.length) {
+    throw new OptimusError(
+      'PLUGIN_NOT_CONFIGURED',
+      `not in the plugins list of ${section.file}: ${unknown.join(', ')}`,
+      {
+        category: 'usage',
+        hint: section.list.length
+          ? `configured: ${section.list.map((e) => e.name).join(', ')}`
+          : 'add it under plugins.list',
+      },
+    );
+  }
+  return [...new Set(names)].map((n) => byName.get(n)!);
+}
+
+/** Differences between the config and the lock, one line each; empty when they agree. */
+export function lockDisagreements(
+  entries: PluginEntry[],
+  locked: Map<string, LockEntry>,
+  allOfConfig: boolean,
+  section: PluginsSection,
+): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    const l = locked.get(e.name);
+    const source = sourceOf(e);
+    if (!l) out.push(`${e.name}: in the config but not in the lock`);
+    else if (l.source !== source)
+      out.push(`${e.name}: source is ${source} in the config, ${l.source} in the lock`);
+    else if (e.sha256 && e.sha256 !== l.sha256)
+      out.push(`${e.name}: sha256 in the config differs from the lock`);
+  }
+  if (allOfConfig) {
+    const names = new Set(section.list.map((e) => e.name));
+    for (const name of locked.keys())
+      if (!names.has(name)) out.push(`${name}: in the lock but not in the config`);
+  }
+  return out;
+}
+
+function checkFrozen(
+  section: PluginsSection,
+  entries: PluginEntry[],
+  locked: Map<string, LockEntry>,
+  lockPath: string,
+  all: boolean,
+) {
+  const diffs = lockDisagreements(entries, locked, all, section);
+  if (diffs.length) {
+    throw new OptimusError(
+      'PLUGIN_LOCK_MISMATCH',
+      `the config and ${lockPath} disagree (--frozen):\n  ${diffs.join('\n  ')}`,
+      {
+        category: 'conflict',
+        hint: 'run `optimus plugin install` without --frozen and commit plugins.lock.yaml',
+      },
+    );
+  }
+}
+
+async function isUpToDate(entry: PluginEntry, prev: LockEntry, cache: StateCache): Promise<boolean> {
+  if (prev.source !== sourceOf(entry)) return false;
+  if (entry.sha256 && entry.sha256 !== prev.sha256) return false;
+  for (const f of prev.files) if ((await cache.check(f.path, f.sha256)) !== 'ok') return false;
+  return true;
+}
+
+function resultOf(e: LockEntry, status: PluginStatus): PluginResult {
+  return {
+    name: e.name,
+    status,
+    source: e.source,
+    kind: e.kind,
+    version: e.version,
+    dialect: e.dialect,
+    sha256: e.sha256,
+    warnings: [],
+  };
+}
+
+function errorJson(e: unknown, redactor: Redactor): PluginResult['error'] {
+  if (isOptimusError(e)) {
+    const out: NonNullable<PluginResult['error']> = { code: e.code, message: redactor.redact(e.message) };
+    if (e.hint) out.hint = redactor.redact(e.hint);
+    return out;
+  }
+  const err = e as NodeJS.ErrnoException;
+  if (err?.name === 'AbortError') return { code: 'PLUGIN_INSTALL_ABORTED', message: 'interrupted' };
+  return {
+    code: err?.code ? `PLUGIN_IO_${err.code}` : 'PLUGIN_INSTALL_FAILED',
+    message: redactor.redact(String(err?.message ?? e)),
+  };
+}
+
+async function removeStaleTemps(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(TMP_PREFIX)) await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+async function installOne(
+  entry: PluginEntry,
+  section: PluginsSection,
+  ctx: {
+    providers: ProviderSet;
+    redactor: Redactor;
+    cache: StateCache;
+    prev: LockEntry | undefined;
+    pinned: string | undefined;
+    opts: InstallOptions;
+  },
+): Promise<{ entry: LockEntry; bytes: number; warnings: string[] }> {
+  const { opts } = ctx;
+  const source = sourceOf(entry);
+  const tmp = await mkdtemp(join(section.installLocation, TMP_PREFIX));
+  try {
+    const { provider, ref } = await ctx.providers.forEntry(entry);
+    const artifact = join(tmp, 'artifact');
+    const unpackDir = join(tmp, 'x');
+    const { ArtifactSink, DEFAULT_ARCHIVE_LIMITS } = await import('./archive.js');
+    const limits = opts.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS;
+    let sink: InstanceType<typeof ArtifactSink> | undefined;
+    const fetched = await provider.fetch(ref, artifact, {
+      maxBytes: opts.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onProgress: (received, total) => opts.events?.onProgress?.(entry.name, received, total),
+      sink: () => {
+        // A retry starts from scratch.
+        rmSync(unpackDir, { recursive: true, force: true });
+        sink = new ArtifactSink(artifact, unpackDir, source, limits);
+        return sink;
+      },
+    });
+    const expected = entry.sha256 ?? ctx.pinned;
+    if (expected && expected !== fetched.sha256) {
+      const from = entry.sha256
+        ? `the config (${entry.at.file}:${entry.at.line ?? '?'})`
+        : 'plugins.lock.yaml';
+      throw new OptimusError(
+        'PLUGIN_CHECKSUM_MISMATCH',
+        `${entry.name}: ${source} has sha256 ${fetched.sha256}, ${from} expects ${expected}`,
+        {
+          category: 'conflict',
+          hint: entry.sha256
+            ? 'the artifact changed or is corrupt; if the new one is trusted, update sha256 in the config'
+            : 'the artifact changed since it was locked; if the new one is trusted, run `optimus plugin install --force <name>`',
+        },
+      );
+    }
+    // Unpacking and validation code (tar, yauzl, the spec schemas) loads only when something is installed.
+    const { stage } = await import('./stage.js');
+    const staged = await stage(
+      entry,
+      artifact,
+      join(tmp, 'out'),
+      unpackDir,
+      source,
+      opts,
+      sink?.streamed === 'tar',
+    );
+    const files: LockedFile[] = [];
+    for (const [name, path] of staged.files) files.push({ path: name, sha256: await sha256File(path) });
+    // Executable first, spec second: each rename is atomic, and the lock (written last) only
+    // points at the new files once all of them are in place.
+    for (const [name, path] of staged.files) await rename(path, join(section.installLocation, name));
+    for (const old of ctx.prev?.files ?? []) {
+      if (!staged.files.has(old.path)) {
+        await rm(join(section.installLocation, old.path), { force: true });
+        ctx.cache.forget(old.path);
+      }
+    }
+    for (const f of files) await ctx.cache.record(f.path, f.sha256);
+    return {
+      entry: {
+        name: entry.name,
+        source,
+        sha256: fetched.sha256,
+        kind: staged.kind,
+        version: staged.version,
+        dialect: staged.dialect,
+        files,
+      },
+      bytes: fetched.bytes,
+      warnings: staged.warnings,
+    };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * `plugins.lock.yaml`: what was installed, from where, with which checksums. Sorted by plugin name
+ * and file path, keys in a fixed order, so it is byte-stable and diffs well in git.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { OptimusError } from '../../core/errors.js';
+import { parseYaml } from '../../spec/yaml-source.js';
+
+export type PluginKind = 'yaml' | 'binary';
+
+export interface LockedFile {
+  /** Relative to install_location. */
+  path: string;
+  sha256: string;
+}
+
+export interface LockEntry {
+  name: string;
+  source: string;
+  /** Of the artifact as downloaded. */
+  sha256: string;
+  kind: PluginKind;
+  version: string;
+  dialect: string;
+  files: LockedFile[];
+}
+
+export interface LockFile {
+  plugins: LockEntry[];
+}
+
+const HEADER = '# Written by `optimus plugin install`: commit it, do not edit it.\n';
+const LOCK_VERSION = 1;
+
+export async function readLock(file: string): Promise<LockFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OptimusError('PLUGIN_LOCK_UNREADABLE', `${file}: ${(e as Error).message}`, { category: 'io' });
+  }
+  const src = parseYaml(text, file);
+  const bad = (msg: string): never => {
+    throw new OptimusError('PLUGIN_LOCK_INVALID', `${file}: ${msg}`, {
+      category: 'invalid',
+      hint: 'restore it from git, or delete it and run `optimus plugin install` to write a new one',
+    });
+  };
+  const syntax = src.problems.find((p) => p.severity === 'error');
+  if (syntax) bad(`line ${syntax.line ?? '?'}: ${syntax.message}`);
+  const v = src.value as { lock_version?: unknown; plugins?: unknown } | null;
+  if (!v || typeof v !== 'object') return bad('expected a mapping');
+  if (v.lock_version !== LOCK_VERSION) bad(`unsupported lock_version ${JSON.stringify(v.lock_version)}`);
+  if (!Array.isArray(v.plugins)) return bad('"plugins" must be a list');
+  const plugins: LockEntry[] = [];
+  v.plugins.forEach((p: unknown, i: number) => {
+    const r = p as Record<string, unknown> | null;
+    const str = (k: string) => {
+      const x = r?.[k];
+      if (typeof x !== 'string' && typeof x !== 'number') bad(`plugins[${i}].${k} is missing`);
+      return String(x);
+    };
+    const kind = str('kind');
+    if (kind !== 'yaml' && kind !== 'binary') bad(`plugins[${i}].kind must be yaml or binary`);
+    const files = Array.isArray(r?.files)
+      ? (r.files as Record<string, unknown>[])
+      : bad(`plugins[${i}].files must be a list`);
+    plugins.push({
+      name: str('name'),
+      source: str('source'),
+      sha256: str('sha256'),
+      kind: kind as PluginKind,
+      version: str('version'),
+      dialect: str('dialect'),
+      files: files.map((f, j) => {
+        if (!f || typeof f.path !== 'string' || typeof f.sha256 !== 'string')
+          bad(`plugins[${i}].files[${j}] needs path and sha256`);
+        return { path: f.path as string, sha256: f.sha256 as string };
+      }),
+    });
+  });
+  return { plugins };
+}
+
+export function formatLock(lock: LockFile): string {
+  const plugins = [...lock.plugins]
+    .sort((a, b) => cmp(a.name, b.name))
+    .map((p) => ({
+      name: p.name,
+      source: p.source,
+      sha256: p.sha256,
+      kind: p.kind,
+      version: p.version,
+      dialect: p.dialect,
+      files: [...p.files]
+        .sort((a, b) => cmp(a.path, b.path))
+        .map((f) => ({ path: f.path, sha256: f.sha256 })),
+    }));
+  return (
+    HEADER + stringify({ lock_version: LOCK_VERSION, plugins }, { lineWidth: 0, defaultStringType: 'PLAIN' })
+  );
+}
+
+/** Write through a temp file and rename, so a reader never sees half a lock file. */
+export async function writeLock(file: string, lock: LockFile): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, formatLock(lock));
+  await rename(tmp, file);
+}
+
+/** Code-point order: the same on every machine and locale. */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Per-file stat fingerprints of what the installer wrote, kept inside install_location. Lets a run
+ * where nothing changed confirm the installed files without re-hashing them; any change in size,
+ * mtime, ctime or inode falls back to hashing.
+ */
+export interface StateCache {
+  check(relPath: string, expectedSha: string): Promise<'ok' | 'missing' | 'modified'>;
+  record(relPath: string, sha: string): Promise<void>;
+  forget(relPath: string): void;
+  save(): Promise<void>;
+}
+
+interface Fingerprint {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  sha256: string;
+}
+
+export const STATE_FILE = '.optimus-install-state.json';
+
+export async function openStateCache(installLocation: string, opts: { trust: boolean }): Promise<StateCache> {
+  const file = join(installLocation, STATE_FILE);
+  let entries: Record<string, Fingerprint> = {};
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { files?: Record<string, Fingerprint> };
+    if (parsed && typeof parsed.files === 'object' && parsed.files) entries = parsed.files;
+  } catch {
+    // Missing or unreadable: every file is hashed.
+  }
+  let dirty = false;
+  const fp = async (abs: string) => {
+    const st = await stat(abs);
+    return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, isFile: st.isFile() };
+  };
+  return {
+    async check(relPath, expectedSha) {
+      const abs = join(installLocation, relPath);
+      let s: Awaited<ReturnType<typeof fp>>;
+      try {
+        s = await fp(abs);
+      } catch {
+        return 'missing';
+      }
+      if (!s.isFile) return 'modified';
+      const known = entries[relPath];
+      if (
+        opts.trust &&
+        known &&
+        known.sha256 === expectedSha &&
+        known.size === s.size &&
+        known.mtimeMs === s.mtimeMs &&
+        known.ctimeMs === s.ctimeMs &&
+        known.ino === s.ino
+      ) {
+        return 'ok';
+      }
+      const sha = await sha256File(abs);
+      if (sha !== expectedSha) return 'modified';
+      entries[relPath] = { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, sha256: sha };
+      dirty = true;
+      return 'ok';
+    },
+    async record(relPath, sha) {
+      const s = await fp(join(installLocation, relPath));
+      entries[relPath] = { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, sha256: sha };
+      dirty = true;
+    },
+    forget(relPath) {
+      if (relPath in entries) {
+        delete entries[relPath];
+        dirty = true;
+      }
+    },
+    async save() {
+      if (!dirty) return;
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify({ files: entries }));
+      await rename(tmp, file);
+      dirty = false;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The port every artifact source implements. A provider knows how to fetch one object into a local
+ * file and how to list what it offers; everything else (checksums, archives, lock) is shared.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { OptimusError } from '../../../core/errors.js';
+
+export interface FetchOptions {
+  /** Refuse artifacts larger than this (bytes). */
+  maxBytes: number;
+  signal?: AbortSignal;
+  /** Called as bytes arrive; `total` when the source announced a size. */
+  onProgress?: (received: number, total: number | undefined) => void;
+  /** Where the bytes go instead of the `dest` file; called again for each retry. */
+  sink?: () => Writable;
+}
+
+export interface FetchResult {
+  bytes: number;
+  sha256: string;
+}
+
+export interface AvailableArtifact {
+  /** Reference usable as a plugin entry's `url` with this provider. */
+  ref: string;
+  size?: number;
+  /** From an http index.yaml. */
+  name?: string;
+  version?: string;
+  sha256?: string;
+  description?: string;
+}
+
+export interface ArtifactProvider {
+  readonly name: string;
+  readonly type: 'http' | 'file' | 's3' | 'gcs';
+  /** Fetch `ref` into the file `dest` (created or truncated). */
+  fetch(ref: string, dest: string, opts: FetchOptions): Promise<FetchResult>;
+  list(): Promise<AvailableArtifact[]>;
+}
+
+export const DEFAULT_MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
+
+export function tooLarge(what: string, limit: number): OptimusError {
+  return new OptimusError(
+    'PLUGIN_ARTIFACT_TOO_LARGE',
+    `${what} is larger than the maximum artifact size (${formatBytes(limit)})`,
+    {
+      category: 'invalid',
+      hint: 'check the url, or raise the limit with --max-size',
+    },
+  );
+}
+
+/** Stream into `dest`, hashing and counting, and stop as soon as the size limit is passed. */
+export async function saveStream(
+  stream: Readable | AsyncIterable<Uint8Array>,
+  dest: string,
+  what: string,
+  opts: FetchOptions & { total?: number },
+): Promise<FetchResult> {
+  if (opts.total !== undefined && opts.total > opts.maxBytes) throw tooLarge(what, opts.maxBytes);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  await pipeline(
+    stream,
+    async function* (source: AsyncIterable<Uint8Array>) {
+      for await (const chunk of source) {
+        bytes += chunk.length;
+        if (bytes > opts.maxBytes) throw tooLarge(what, opts.maxBytes);
+        hash.update(chunk);
+        opts.onProgress?.(bytes, opts.total);
+        yield chunk;
+      }
+    },
+    opts.sink ? opts.sink() : createWriteStream(dest),
+    opts.signal ? { signal: opts.signal } : {},
+  );
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 * 1024) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+  if (n >= 1024 * 1024) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}

@@ -1,0 +1,14 @@
+/**
+ * Every migration, in order. A static list (no directory scan) so the compiled store works from
+ * dist/ or a bundle. Append new files as `NNNN_name.ts`; never edit or renumber an applied one.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import { init } from './0001_init.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_init': init,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,147 @@
+/**
+ * The store port: everything the server's services need from persistence. One Kysely
+ * implementation serves both the embedded store (PGlite in a data directory) and PostgreSQL; one
+ * contract suite (test/store/store.case.ts) runs against both.
+ *
+ * Conventions: names are compared exactly (callers normalise case); JSON columns round-trip plain
+ * JSON values; timestamps are `Date`s. A write that would break a uniqueness rule throws an
+ * `OptimusError` with category `conflict`; an update or delete of something missing returns
+ * `undefined`/`false` rather than throwing, so services choose the message.
+ */
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface ProjectRecord {
+  name: string;
+  config: Record<string, string>;
+  /** Project-level hook ordering rules, e.g. "a >> b,c". */
+  pluginDependencies: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NamespaceRecord {
+  projectName: string;
+  name: string;
+  config: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SecretRecord {
+  projectName: string;
+  /** Unique per project, whatever the namespace. */
+  name: string;
+  /** null = a project-level secret, visible to every namespace. */
+  namespaceName: string | null;
+  /** AES-256-GCM output (nonce + ciphertext + tag), base64. Never a plain value. */
+  ciphertext: string;
+  /** Digest of the ciphertext, shown in listings. */
+  digest: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type SecretInput = Omit<SecretRecord, 'createdAt' | 'updatedAt'>;
+
+export interface JobRecord {
+  projectName: string;
+  namespaceName: string;
+  name: string;
+  /** The job spec as deployed (job.yaml fields after inheritance, JSON). */
+  spec: Json;
+  /** Asset path → content. */
+  assets: Record<string, string>;
+  /** Content hash of spec + assets: equal hash = unchanged job. */
+  hash: string;
+  /** The run graph computed at deploy time (JSON). */
+  runGraph: Json;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type JobInput = Omit<JobRecord, 'createdAt' | 'updatedAt'>;
+
+export interface JobSummary {
+  namespaceName: string;
+  name: string;
+  hash: string;
+  updatedAt: Date;
+}
+
+export type DeployStatus = 'succeeded' | 'unchanged' | 'failed';
+
+export interface DeployInput {
+  projectName: string;
+  namespaceName: string;
+  status: DeployStatus;
+  startedAt: Date;
+  finishedAt: Date;
+  added: string[];
+  modified: string[];
+  deleted: string[];
+  unchanged: number;
+  /** Problems reported for a failed deploy (JSON). */
+  problems: Json;
+}
+
+export interface DeployRecord extends DeployInput {
+  id: number;
+}
+
+export interface Store {
+  readonly kind: 'pglite' | 'postgres';
+
+  upsertProject(p: {
+    name: string;
+    config: Record<string, string>;
+    pluginDependencies: string[];
+  }): Promise<ProjectRecord>;
+  getProject(name: string): Promise<ProjectRecord | undefined>;
+  listProjects(): Promise<ProjectRecord[]>;
+
+  /** Throws `conflict`-category OptimusError (code PROJECT_NOT_FOUND is the caller's job) — the project must exist. */
+  upsertNamespace(n: {
+    projectName: string;
+    name: string;
+    config: Record<string, string>;
+  }): Promise<NamespaceRecord>;
+  getNamespace(projectName: string, name: string): Promise<NamespaceRecord | undefined>;
+  listNamespaces(projectName: string): Promise<NamespaceRecord[]>;
+
+  /** Throws a `conflict` OptimusError (SECRET_EXISTS) when the name exists in the project. */
+  insertSecret(s: SecretInput): Promise<SecretRecord>;
+  /** undefined when no such secret. */
+  updateSecret(s: SecretInput): Promise<SecretRecord | undefined>;
+  /** With a namespace, deletes only the secret of that namespace. */
+  deleteSecret(projectName: string, name: string, namespaceName?: string | null): Promise<boolean>;
+  getSecret(projectName: string, name: string): Promise<SecretRecord | undefined>;
+  listSecrets(projectName: string): Promise<SecretRecord[]>;
+  /** Project-level secrets plus those of the namespace. */
+  secretsVisibleTo(projectName: string, namespaceName: string): Promise<SecretRecord[]>;
+
+  /** Every job of the project (names are unique per project), without specs. */
+  jobSummaries(projectName: string): Promise<JobSummary[]>;
+  listJobs(projectName: string, namespaceName: string): Promise<JobRecord[]>;
+  getJob(projectName: string, namespaceName: string, name: string): Promise<JobRecord | undefined>;
+  deleteJob(projectName: string, namespaceName: string, name: string): Promise<boolean>;
+  /**
+   * In ONE transaction: upsert `upsert` (insert or replace by project+name), delete the named jobs of
+   * the namespace, record the deploy. Either all of it is visible afterwards or none of it (a crash
+   * mid-way leaves the previous state). Must handle 10,000 jobs with 1 KiB assets in well under 10 s.
+   */
+  applyDeploy(change: { upsert: JobInput[]; delete: string[]; deploy: DeployInput }): Promise<DeployRecord>;
+  /** Record a deploy that changed no job (unchanged or failed). */
+  recordDeploy(deploy: DeployInput): Promise<DeployRecord>;
+  /** Newest first. */
+  listDeploys(projectName: string, namespaceName: string, limit?: number): Promise<DeployRecord[]>;
+
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres://… ; when absent the embedded store is used. */
+  url?: string;
+  /** Embedded store data directory; absent = in memory (tests). */
+  dataDir?: string;
+}
