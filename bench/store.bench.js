@@ -2,11 +2,12 @@
 // re-apply with one job changed, and a full replace, on PGlite (in memory and in a data directory)
 // and on PostgreSQL when one is available (DATABASE_URL, else a throwaway cluster). Baseline in the
 // same run: single-job deploys, i.e. what row-by-row writes cost per job.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createStore } from '../dist/store/create-store.js';
+import { startPostgres } from './postgres.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
 const SINGLE = 300;
@@ -62,22 +63,6 @@ async function time(f) {
   const t0 = performance.now();
   await f();
   return performance.now() - t0;
-}
-
-/** test/helpers/postgres.ts, transpiled on the fly (it only uses node builtins). */
-async function startPostgres() {
-  const { default: ts } = await import('typescript');
-  const src = readFileSync(join(import.meta.dirname, '../test/helpers/postgres.ts'), 'utf8');
-  const js = ts.transpileModule(src, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
-  const dir = mkdtempSync(join(tmpdir(), 'optimus-bench-pg-'));
-  try {
-    writeFileSync(join(dir, 'postgres.mjs'), js);
-    return await (await import(pathToFileURL(join(dir, 'postgres.mjs')).href)).startPostgres();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 async function measure(label, opts) {

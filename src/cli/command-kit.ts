@@ -20,3 +20,7 @@ export function lazy(load: CommandLoader) {
 }
 
 export const jsonOption = () => new Option('--json', 'print machine-readable JSON');
+
+export const hostOption = () =>
+  new Option('--host <url>', 'server address (default: host in optimus.yaml, else http://127.0.0.1:9100)');
+export const dirOption = () => new Option('--dir <dir>', 'project root holding optimus.yaml').default('.');

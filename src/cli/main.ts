@@ -3,8 +3,9 @@
  * when it runs, so `optimus --help` stays fast however many commands exist.
  */
 import { Command, CommanderError } from 'commander';
-import { jsonOption as json, lazy } from './command-kit.js';
+import { dirOption as dir, hostOption as host, jsonOption as json, lazy } from './command-kit.js';
 import { registerInstallCommands } from './commands/plugin/install-commands.js';
+import { registerSurveyCommands } from './commands/survey-commands.js';
 import { handleError } from './errors.js';
 
 export type { CommandContext } from './command-kit.js';
@@ -38,6 +39,8 @@ export function buildProgram(): Command {
     .argument('[jobs...]', 'job names; default: every job')
     .option('--dir <dir>', 'project root holding optimus.yaml', '.')
     .option('--plugins <dir>', 'directory of plugin specs; default: the project plugins.install_location')
+    .option('--server', "use the server's plugin specs cached by `optimus plugin sync` (works offline)")
+    .addOption(host())
     .addOption(json())
     .action(lazy(() => import('./commands/job/validate.js')));
   job
@@ -48,6 +51,106 @@ export function buildProgram(): Command {
     .option('--plugins <dir>', 'directory of plugin specs; default: the project plugins.install_location')
     .addOption(json())
     .action(lazy(() => import('./commands/job/graph.js')));
+
+  job
+    .command('inspect')
+    .description('show what the server holds for a job: run graph, configs (secrets redacted), sync state')
+    .argument('<job>', 'job name')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/job/inspect.js')));
+  plugin
+    .command('sync')
+    .description("cache the server's plugin specs locally, for offline validation (deletes nothing else)")
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/plugin/sync.js')));
+  registerSurveyCommands(program, job);
+
+  program
+    .command('deploy')
+    .description("validate locally with the server's plugin specs, then deploy namespaces' jobs")
+    .option('-n, --namespace <name...>', 'only these namespaces (default: all)')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/deploy.js')));
+
+  const secret = program
+    .command('secret')
+    .description('manage secrets on the server (values are never printed)');
+  secret
+    .command('set')
+    .description('create or update a secret; the value comes from the argument, --file, or stdin')
+    .argument('<name>', 'secret name (upper-cased by the server)')
+    .argument('[value]', 'the value; prefer --file or stdin so it stays out of shell history')
+    .option('--file <path>', 'read the value from a file')
+    .option('-n, --namespace <name>', 'visible to this namespace only (default: the whole project)')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/secret/set.js')));
+  secret
+    .command('list')
+    .description('list secrets: name, namespace, digest, update time')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/secret/list.js')));
+  secret
+    .command('delete')
+    .description('delete a secret')
+    .argument('<name>', 'secret name')
+    .option('-n, --namespace <name>', 'the namespace the secret belongs to')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/secret/delete.js')));
+
+  const project = program.command('project').description('register and describe the project on the server');
+  project
+    .command('register')
+    .description('register the project of optimus.yaml (config and hook rules), and its namespaces')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/project/register.js')));
+  project
+    .command('describe')
+    .description('show the project as the server holds it')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/project/describe.js')));
+
+  const namespace = program
+    .command('namespace')
+    .description('register, list and describe namespaces on the server');
+  namespace
+    .command('register')
+    .description('register namespaces of optimus.yaml (default: all)')
+    .argument('[names...]', 'namespace names')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/namespace/register.js')));
+  namespace
+    .command('list')
+    .description('list the namespaces the server holds for the project')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/namespace/list.js')));
+  namespace
+    .command('describe')
+    .description('show one namespace as the server holds it')
+    .argument('<name>', 'namespace name')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/namespace/describe.js')));
 
   program
     .command('serve')

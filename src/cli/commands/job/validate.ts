@@ -1,14 +1,21 @@
 import pc from 'picocolors';
+import { OptimusError } from '../../../core/errors.js';
 import { errorsOf, sortProblems, warningsOf } from '../../../core/problem.js';
 import { validateProject } from '../../../services/validate-project.js';
 import type { CommandContext } from '../../command-kit.js';
+import { projectConfigIfAny, serverClient } from '../../context.js';
 import { EXIT_OK, EXIT_PROBLEMS } from '../../errors.js';
 import { formatProblem, plural, printJson, problemJson, relativeTo } from '../../output.js';
+import { hasPluginCache, pluginCacheDir } from '../../plugin-cache.js';
 
 export async function run({ args, opts }: CommandContext): Promise<number> {
   const report = validateProject({
     dir: String(opts.dir ?? '.'),
-    ...(opts.plugins ? { pluginsDir: String(opts.plugins) } : {}),
+    ...(opts.plugins
+      ? { pluginsDir: String(opts.plugins) }
+      : opts.server
+        ? { pluginsDir: serverCache(opts) }
+        : {}),
     only: args,
   });
   const all = [...report.problems, ...report.jobs.flatMap((j) => j.problems)];
@@ -54,4 +61,16 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     out.push(pc.dim('next: `optimus job graph <job>` shows a job’s run order'));
   process.stdout.write(`${out.join('\n')}\n`);
   return errors ? EXIT_PROBLEMS : EXIT_OK;
+}
+
+/** The plugin cache of the project's server; `optimus plugin sync` fills it. */
+function serverCache(opts: Record<string, unknown>): string {
+  const { baseUrl } = serverClient(opts, projectConfigIfAny(opts));
+  if (!hasPluginCache(baseUrl)) {
+    throw new OptimusError('PLUGIN_CACHE_MISSING', `no cached plugin specs for ${baseUrl}`, {
+      category: 'usage',
+      hint: 'run `optimus plugin sync` once while the server is reachable',
+    });
+  }
+  return pluginCacheDir(baseUrl);
 }

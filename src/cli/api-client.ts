@@ -1,0 +1,132 @@
+/**
+ * The CLI's HTTP client for the server. Server address from `--host`, else optimus.yaml `host`;
+ * token from OPTIMUS_TOKEN. An unreachable server, a refused token or an API version mismatch is
+ * one clear error with the fix; server errors keep their code, message and per-field details.
+ */
+import { OptimusError } from '../core/errors.js';
+
+export const CLIENT_API_VERSION = 1;
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  hint?: string;
+  details?: { path?: string; message: string; code?: string; severity?: string; hint?: string }[];
+}
+
+export class ServerError extends OptimusError {
+  constructor(
+    readonly status: number,
+    readonly body: ApiErrorBody,
+  ) {
+    super(body.code, body.message, {
+      category: status === 404 ? 'not_found' : status === 409 ? 'conflict' : status >= 500 ? 'io' : 'invalid',
+      ...(body.hint ? { hint: body.hint } : {}),
+    });
+  }
+}
+
+export interface ApiClient {
+  readonly baseUrl: string;
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body?: unknown): Promise<T>;
+  put<T>(path: string, body?: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
+  /** Raw bytes of a GET (e.g. the /plugins zip). */
+  bytes(path: string): Promise<Uint8Array>;
+  /** Fails unless the server speaks this CLI's API version. */
+  checkVersion(): Promise<{ server_version: string; api_version: number }>;
+}
+
+export function normaliseHost(host: string): string {
+  const h = host.trim().replace(/\/+$/, '');
+  return /^https?:\/\//.test(h) ? h : `http://${h}`;
+}
+
+export function createApiClient(opts: {
+  host: string;
+  token?: string | undefined;
+  timeoutMs?: number;
+}): ApiClient {
+  const baseUrl = normaliseHost(opts.host);
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const request = async (method: string, path: string, body?: unknown): Promise<Response> => {
+    const headers: Record<string, string> = {};
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(baseUrl + path, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+      throw new OptimusError(
+        'SERVER_UNREACHABLE',
+        `cannot reach the Optimus server at ${baseUrl} (${cause})`,
+        {
+          category: 'io',
+          hint: 'start it with `optimus serve`, or point host in optimus.yaml (or --host) at a running server',
+        },
+      );
+    }
+    if (res.status === 401 || res.status === 403) {
+      const b = (await res.json().catch(() => ({}))) as Partial<ApiErrorBody>;
+      throw new OptimusError(
+        'AUTH_REFUSED',
+        `the server at ${baseUrl} refused ${opts.token ? 'the token' : 'a request without a token'}: ${b.message ?? res.statusText}`,
+        {
+          category: 'usage',
+          hint: opts.token
+            ? 'check OPTIMUS_TOKEN: it must be one of the server’s serve.auth.tokens'
+            : 'set OPTIMUS_TOKEN to a token the server accepts',
+        },
+      );
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      let b: ApiErrorBody;
+      try {
+        b = JSON.parse(text) as ApiErrorBody;
+      } catch {
+        b = { code: 'SERVER_ERROR', message: `${res.status} ${res.statusText}` };
+      }
+      throw new ServerError(res.status, b);
+    }
+    return res;
+  };
+  const json = async <T>(method: string, path: string, body?: unknown) =>
+    (await (await request(method, path, body)).json()) as T;
+  const client: ApiClient = {
+    baseUrl,
+    get: (p) => json('GET', p),
+    post: (p, b) => json('POST', p, b ?? {}),
+    put: (p, b) => json('PUT', p, b ?? {}),
+    delete: (p) => json('DELETE', p),
+    bytes: async (p) => new Uint8Array(await (await request('GET', p)).arrayBuffer()),
+    async checkVersion() {
+      const v = await json<{ server_version: string; api_version: number }>('GET', '/api/v1beta1/version');
+      if (v.api_version !== CLIENT_API_VERSION) {
+        throw new OptimusError(
+          'VERSION_MISMATCH',
+          `the server speaks API version ${v.api_version} (server ${v.server_version}); this CLI speaks ${CLIENT_API_VERSION}`,
+          {
+            category: 'usage',
+            hint:
+              v.api_version > CLIENT_API_VERSION
+                ? 'upgrade the optimus CLI'
+                : 'upgrade the server, or use an older CLI',
+          },
+        );
+      }
+      return v;
+    },
+  };
+  return client;
+}
+
+/** Path segment helper: encodes names for URLs. */
+export const seg = (s: string) => encodeURIComponent(s);

@@ -1,0 +1,143 @@
+/**
+ * `optimus job inspect <job>`: what the server holds for a job — run graph, configs (secret configs
+ * redacted unless they are references), assets — and whether the local checkout matches it.
+ */
+import pc from 'picocolors';
+import { contentHash } from '../../../core/canonical-json.js';
+import { OptimusError } from '../../../core/errors.js';
+import { isSecretReference } from '../../../core/secret-ref.js';
+import { validateProject } from '../../../services/validate-project.js';
+import { ServerError, seg } from '../../api-client.js';
+import type { CommandContext } from '../../command-kit.js';
+import { projectConfig, serverClient } from '../../context.js';
+import { printJson } from '../../output.js';
+import { hasPluginCache, pluginCacheDir } from '../../plugin-cache.js';
+
+interface ServerJob {
+  name: string;
+  namespace: string;
+  hash: string;
+  updated_at: string;
+  spec: {
+    task?: { name?: string; config?: Record<string, unknown> };
+    hooks?: { name: string; type?: string; stage?: string; config?: Record<string, unknown> }[];
+  };
+  assets: Record<string, string>;
+  run_graph: { name: string; type: string; stage: string; depends_on: string[] }[];
+}
+
+export async function run({ args, opts }: CommandContext): Promise<number> {
+  const name = args[0]!;
+  const config = projectConfig(opts);
+  const client = serverClient(opts, config);
+  const project = seg(config.project.name);
+  const { namespaces } = await client.get<{ namespaces: { name: string }[] }>(
+    `/api/v1beta1/project/${project}/namespace`,
+  );
+  let job: ServerJob | undefined;
+  for (const ns of namespaces) {
+    try {
+      job = (
+        await client.get<{ job: ServerJob }>(
+          `/api/v1beta1/project/${project}/namespace/${seg(ns.name)}/job/${seg(name)}`,
+        )
+      ).job;
+      break;
+    } catch (e) {
+      if (!(e instanceof ServerError) || e.status !== 404) throw e;
+    }
+  }
+  if (!job) {
+    throw new OptimusError(
+      'JOB_NOT_FOUND',
+      `job "${name}" is not deployed in project ${config.project.name} on ${client.baseUrl}`,
+      {
+        category: 'not_found',
+        hint: 'deploy it with `optimus deploy`',
+      },
+    );
+  }
+
+  // Which configs are secrets, per plugin, as the server's specs say.
+  const secretKeys = new Map<string, Set<string>>();
+  for (const type of new Set(
+    [job.spec.task?.name, ...(job.spec.hooks ?? []).map((h) => h.type ?? h.name)].filter(Boolean) as string[],
+  )) {
+    try {
+      const { plugin } = await client.get<{ plugin: { configs: { name: string; secret: boolean }[] } }>(
+        `/api/v1beta1/plugins/${seg(type)}`,
+      );
+      secretKeys.set(type, new Set(plugin.configs.filter((c) => c.secret).map((c) => c.name)));
+    } catch (e) {
+      if (!(e instanceof ServerError) || e.status !== 404) throw e;
+    }
+  }
+  const redact = (plugin: string, config: Record<string, unknown> = {}) =>
+    Object.fromEntries(
+      Object.entries(config)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [
+          k,
+          secretKeys.get(plugin)?.has(k) && !isSecretReference(String(v)) ? '[redacted]' : v,
+        ]),
+    );
+
+  const report = validateProject({
+    dir: String(opts.dir ?? '.'),
+    ...(hasPluginCache(client.baseUrl) ? { pluginsDir: pluginCacheDir(client.baseUrl) } : {}),
+  });
+  const local = report.jobs.find((j) => j.name === name && j.raw && j.spec);
+  const localState = !local
+    ? 'not in this checkout'
+    : contentHash({ spec: local.raw, assets: local.spec!.assets }) === job.hash
+      ? 'in sync'
+      : 'differs';
+
+  const taskName = job.spec.task?.name ?? '';
+  const view = {
+    name: job.name,
+    namespace: job.namespace,
+    project: config.project.name,
+    hash: job.hash,
+    updated_at: job.updated_at,
+    local: localState,
+    run_graph: job.run_graph,
+    task: { plugin: taskName, config: redact(taskName, job.spec.task?.config) },
+    hooks: (job.spec.hooks ?? []).map((h) => ({
+      name: h.name,
+      plugin: h.type ?? h.name,
+      config: redact(h.type ?? h.name, h.config),
+    })),
+    assets: Object.fromEntries(Object.entries(job.assets).map(([k, v]) => [k, Buffer.byteLength(v)])),
+    destination: null,
+    upstreams: [],
+  };
+  if (opts.json) {
+    printJson(view);
+    return 0;
+  }
+  const lines = [
+    `${pc.bold(view.name)} ${pc.dim(`(namespace ${view.namespace}, project ${view.project}, ${client.baseUrl})`)}`,
+    `  deployed ${view.updated_at}, hash ${view.hash.slice(0, 12)}; local checkout: ${localState === 'in sync' ? pc.green(localState) : localState === 'differs' ? pc.yellow('differs (run `optimus deploy`)') : pc.dim(localState)}`,
+    '  run order:',
+    ...view.run_graph.map(
+      (n, i) =>
+        `    ${String(i + 1).padStart(2)}. ${n.stage.padEnd(4)} ${n.name}${n.type !== n.name ? pc.dim(` (${n.type})`) : ''}${n.depends_on.length ? pc.dim(` ← ${n.depends_on.join(', ')}`) : ''}`,
+    ),
+    `  task ${taskName}:`,
+    ...Object.entries(view.task.config).map(([k, v]) => `    ${k}: ${v}`),
+  ];
+  for (const h of view.hooks) {
+    lines.push(`  hook ${h.name}${h.plugin !== h.name ? pc.dim(` (${h.plugin})`) : ''}:`);
+    for (const [k, v] of Object.entries(h.config)) lines.push(`    ${k}: ${v}`);
+  }
+  lines.push(
+    `  assets: ${
+      Object.entries(view.assets)
+        .map(([k, b]) => `${k} (${b} B)`)
+        .join(', ') || 'none'
+    }`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

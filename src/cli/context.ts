@@ -1,0 +1,32 @@
+/** What project commands share: the project config, the server client and the project's name. */
+import { OptimusError } from '../core/errors.js';
+import { errorsOf } from '../core/problem.js';
+import { loadProjectConfig, type ProjectConfig } from '../spec/project-config.js';
+import { type ApiClient, createApiClient } from './api-client.js';
+import { formatProblem } from './output.js';
+
+export const DEFAULT_HOST = 'http://127.0.0.1:9100';
+
+/** Load optimus.yaml from `--dir` (default cwd); every problem is printed and fails the command. */
+export function projectConfig(opts: Record<string, unknown>): ProjectConfig {
+  const { config, problems } = loadProjectConfig(String(opts.dir ?? '.'));
+  if (!config) {
+    for (const p of errorsOf(problems)) process.stderr.write(`${formatProblem(p)}\n`);
+    throw new OptimusError(problems[0]?.code ?? 'PROJECT_CONFIG_INVALID', 'optimus.yaml cannot be used', {
+      category: 'usage',
+      hint: problems[0]?.hint ?? 'fix the problems above',
+    });
+  }
+  return config;
+}
+
+/** The server client: `--host`, else optimus.yaml's `host` (when given), else the local default. */
+export function serverClient(opts: Record<string, unknown>, config?: ProjectConfig): ApiClient {
+  const host = (opts.host as string | undefined) ?? config?.host ?? process.env.OPTIMUS_HOST ?? DEFAULT_HOST;
+  return createApiClient({ host, token: process.env.OPTIMUS_TOKEN });
+}
+
+/** optimus.yaml when there is one (for its host); commands that work without a project use this. */
+export function projectConfigIfAny(opts: Record<string, unknown>): ProjectConfig | undefined {
+  return loadProjectConfig(String(opts.dir ?? '.')).config;
+}

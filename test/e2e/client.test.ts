@@ -1,0 +1,218 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { EXAMPLE, tempDir } from '../helpers/temp-project.js';
+
+const BIN = join(import.meta.dirname, '../../bin/optimus.js');
+let server: ServeProcess;
+let cache: string;
+let project: string;
+
+function optimus(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; host?: string } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args, '--dir', project, '--host', opts.host ?? server.url], {
+    encoding: 'utf8',
+    input: opts.input ?? '',
+    env: { ...process.env, NO_COLOR: '1', OPTIMUS_CACHE_DIR: cache, ...opts.env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+let root: string;
+beforeAll(async () => {
+  // Lives for the whole suite (tempDir() is cleaned after each test).
+  root = mkdtempSync(join(tmpdir(), 'optimus-client-'));
+  project = join(root, 'project');
+  cpSync(EXAMPLE, project, { recursive: true });
+  cache = join(root, 'cache');
+  server = await startServe(join(root, 'data'));
+}, 60_000);
+afterAll(async () => {
+  server.child.kill('SIGTERM');
+  await server.exited;
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('client-lite commands against a real server', () => {
+  it('deploys every namespace, then reports an unchanged re-deploy', () => {
+    const first = optimus(['deploy', '--json']);
+    expect(first.code).toBe(0);
+    const out = first.json();
+    expect(out.namespaces.map((n: { namespace: string; added: string[] }) => [n.namespace, n.added])).toEqual(
+      [
+        ['marketing', ['attribution', 'campaign-performance']],
+        ['finance', ['ledger-export', 'revenue-daily']],
+      ],
+    );
+    const again = optimus(['deploy', '-n', 'finance']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('= revenue-daily unchanged');
+    expect(again.stdout).toContain('deployed: 0 added, 0 modified, 2 unchanged, 0 deleted');
+  });
+
+  it('uploads nothing when a job is invalid locally, and says where', async () => {
+    const file = join(project, 'finance/jobs/revenue-daily/job.yaml');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(
+      file,
+      original
+        .replace('depends_on: notify-team', 'depends_on: [ghost]')
+        .replace('Revenue per product line', 'changed'),
+    );
+    try {
+      const r = optimus(['deploy']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(
+        /revenue-daily\/job\.yaml:\d+:\d+ hooks\[2\]\.depends_on error hook "publish" depends on "ghost"/,
+      );
+      expect(r.stdout).toContain('nothing deployed');
+      const job = await api(
+        server.url,
+        'GET',
+        '/api/v1beta1/project/acme-analytics/namespace/finance/job/revenue-daily',
+      );
+      expect(job.json.job.spec.description).not.toBe('changed');
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  it('sets secrets from an argument, stdin or a file, and never prints a value', () => {
+    expect(optimus(['secret', 'set', 'wh_token', 'arg-value-1']).code).toBe(0);
+    const piped = optimus(['secret', 'set', 'SLACK_TOKEN', '-n', 'marketing'], { input: 'piped-value-2\n' });
+    expect(piped.stdout).toContain('secret SLACK_TOKEN created for namespace marketing');
+    const file = join(tempDir({ v: 'file-value-3' }), 'v');
+    const updated = optimus(['secret', 'set', 'WH_TOKEN', '--file', file, '--json']);
+    expect(updated.json()).toMatchObject({
+      ok: true,
+      action: 'updated',
+      secret: { name: 'WH_TOKEN', namespace: null },
+    });
+    const list = optimus(['secret', 'list', '--json']);
+    expect(list.json().secrets.map((s: { name: string }) => s.name)).toEqual(['SLACK_TOKEN', 'WH_TOKEN']);
+    const everything = [piped, updated, list, optimus(['secret', 'list'])]
+      .map((r) => r.stdout + r.stderr)
+      .join('');
+    for (const v of ['arg-value-1', 'piped-value-2', 'file-value-3']) expect(everything).not.toContain(v);
+    expect(optimus(['secret', 'delete', 'slack_token', '-n', 'marketing']).stdout).toContain(
+      'secret SLACK_TOKEN deleted',
+    );
+    const missing = optimus(['secret', 'set', 'X']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no secret value given');
+  });
+
+  it('registers and describes the project and its namespaces', () => {
+    expect(optimus(['project', 'register']).stdout).toContain(
+      'registered project acme-analytics (2 hook rules) and 2 namespaces',
+    );
+    const d = optimus(['project', 'describe', '--json']).json();
+    expect(d.project.plugin_dependencies).toEqual([
+      'audit-output >> notify-team,publish',
+      'check-source >> audit-input',
+    ]);
+    expect(d.project.config.WAREHOUSE).toBe('acme_dw');
+    expect(optimus(['namespace', 'list']).stdout.split('\n').filter(Boolean)).toEqual([
+      'finance',
+      'marketing',
+    ]);
+    const ns = optimus(['namespace', 'describe', 'marketing', '--json']).json();
+    expect(ns.jobs.map((j: { name: string }) => j.name)).toEqual(['attribution', 'campaign-performance']);
+    expect(optimus(['namespace', 'register', 'nope']).code).toBe(2);
+  });
+
+  it('inspects a deployed job: run graph, configs and whether the checkout matches', () => {
+    const r = optimus(['job', 'inspect', 'campaign-performance', '--json']);
+    expect(r.code).toBe(0);
+    const v = r.json();
+    expect(v).toMatchObject({ name: 'campaign-performance', namespace: 'marketing', local: 'in sync' });
+    expect(v.run_graph.map((n: { name: string }) => n.name)).toEqual([
+      'check-source',
+      'audit-input',
+      'warehouse-load',
+      'audit-output',
+      'publish',
+      'notify-team',
+      'page-oncall',
+    ]);
+    expect(v.task.config.WH_TOKEN).toBe('{{ .secret.WH_TOKEN }}');
+    expect(optimus(['job', 'inspect', 'nope']).stderr).toContain('job "nope" is not deployed');
+  });
+
+  it('syncs the server’s plugin specs and validates with them offline', () => {
+    const sync = optimus(['plugin', 'sync', '--json']);
+    expect(sync.json().plugins).toEqual([
+      'data-audit',
+      'publish-event',
+      'python-script',
+      'slack-notify',
+      'warehouse-load',
+    ]);
+    // Validation with --server reads only the cache: no request is made.
+    const r = optimus(['job', 'validate', '--server', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json().summary).toMatchObject({ jobs: 4, plugins: 5, errors: 0 });
+    const never = optimus(['job', 'validate', '--server'], { host: 'http://127.0.0.1:9' });
+    expect(never.code).toBe(2);
+    expect(never.stderr).toContain('run `optimus plugin sync` once while the server is reachable');
+  });
+});
+
+describe('when the server cannot be used', () => {
+  it('says the server is unreachable and how to fix it', () => {
+    const r = optimus(['deploy'], { host: 'http://127.0.0.1:9' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot reach the Optimus server at http://127.0.0.1:9');
+    expect(r.stderr).toContain('hint: start it with `optimus serve`');
+  });
+
+  it('says the token was refused', async () => {
+    const guarded = await startServe(join(tempDir(), 'data'), [], { OPTIMUS_AUTH_TOKENS: 'right-token' });
+    try {
+      const none = optimus(['secret', 'list'], { host: guarded.url });
+      expect(none.stderr).toContain('refused a request without a token');
+      const wrong = optimus(['secret', 'list'], { host: guarded.url, env: { OPTIMUS_TOKEN: 'wrong' } });
+      expect(wrong.stderr).toContain('refused the token');
+      expect(wrong.stderr).toContain('check OPTIMUS_TOKEN');
+      const right = optimus(['project', 'register'], {
+        host: guarded.url,
+        env: { OPTIMUS_TOKEN: 'right-token' },
+      });
+      expect(right.code).toBe(0);
+    } finally {
+      guarded.child.kill('SIGTERM');
+      await guarded.exited;
+    }
+  }, 60_000);
+
+  it('refuses a server that speaks another API version', async () => {
+    const fake = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ server_version: '9.0.0', api_version: 2 }));
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    try {
+      const port = (fake.address() as { port: number }).port;
+      // Not spawnSync: the fake server lives in this process and must keep answering.
+      const child = spawn(
+        process.execPath,
+        [BIN, 'deploy', '--dir', project, '--host', `http://127.0.0.1:${port}`],
+        { env: { ...process.env, NO_COLOR: '1' } },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const code = await new Promise((done) => child.on('close', done));
+      const r = { code, stderr };
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('the server speaks API version 2 (server 9.0.0); this CLI speaks 1');
+      expect(r.stderr).toContain('upgrade the optimus CLI');
+    } finally {
+      fake.close();
+    }
+  });
+});
