@@ -1,7 +1,7 @@
 // `optimus plugin install` on 50 plugins of 5 MiB .tar.gz each, served by a local HTTP server in a
 // child process: a cold install against downloading the same bytes with parallel curl in the same
 // run (a ratio), and a second install with nothing changed. Data is generated at run time.
-import { spawn, fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -20,7 +20,13 @@ const REPEAT = 3;
 
 /** A ustar archive holding one `#!/bin/sh` plugin that answers the handshake, padded to `size`. */
 function pluginTarGz(name, size) {
-  const spec = { version: 3, name, plugin_versions: { default: { image: `docker.io/bench/${name}`, tag: '1.0.0', entrypoint: { script: 'run' } } } };
+  const spec = {
+    version: 3,
+    name,
+    plugin_versions: {
+      default: { image: `docker.io/bench/${name}`, tag: '1.0.0', entrypoint: { script: 'run' } },
+    },
+  };
   const res = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { protocol: 1, spec } });
   const script = Buffer.from(`#!/bin/sh\nread line\nprintf '%s\\n' '${res}'\nexit 0\n`);
   const data = Buffer.concat([script, randomBytes(Math.max(0, size - script.length - 1024))]);
@@ -30,7 +36,12 @@ function pluginTarGz(name, size) {
   h.write('0000000\0', 108);
   h.write('0000000\0', 116);
   h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+  h.write(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+  );
   h.write('        ', 148);
   h.write('0', 156);
   h.write('ustar\0', 257);
@@ -49,7 +60,9 @@ async function serve() {
   const server = createServer((req, res) => {
     const body = files.get(req.url);
     if (!body) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/gzip' }).end(body);
+    res
+      .writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/gzip' })
+      .end(body);
   });
   server.keepAliveTimeout = 10_000;
   server.listen(0, '127.0.0.1', () => {
@@ -71,7 +84,9 @@ function exec(cmd, args, opts = {}) {
       err += d;
     });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err.slice(0, 500)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err.slice(0, 500)}`)),
+    );
   });
 }
 
@@ -84,8 +99,12 @@ async function timed(fn) {
 }
 
 export async function run() {
-  const { installPlugins } = await import(pathToFileURL(join(ROOT, 'dist/plugins/install/installer.js')).href);
-  const { loadPluginsConfig } = await import(pathToFileURL(join(ROOT, 'dist/plugins/install/config.js')).href);
+  const { installPlugins } = await import(
+    pathToFileURL(join(ROOT, 'dist/plugins/install/installer.js')).href
+  );
+  const { loadPluginsConfig } = await import(
+    pathToFileURL(join(ROOT, 'dist/plugins/install/config.js')).href
+  );
   const child = fork(import.meta.filename, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port, bytes } = await new Promise((resolve, reject) => {
     child.once('message', resolve);
@@ -109,8 +128,14 @@ export async function run() {
 
       dir = join(work, `project-${r}`);
       mkdirSync(dir);
-      const list = Array.from({ length: COUNT }, (_, i) => `    - {name: p${i}, url: "${base}/p${i}.tar.gz"}`).join('\n');
-      writeFileSync(join(dir, 'optimus.yaml'), `version: 1\nproject: {name: bench}\nplugins:\n  install_location: .plugins\n  list:\n${list}\n`);
+      const list = Array.from(
+        { length: COUNT },
+        (_, i) => `    - {name: p${i}, url: "${base}/p${i}.tar.gz"}`,
+      ).join('\n');
+      writeFileSync(
+        join(dir, 'optimus.yaml'),
+        `version: 1\nproject: {name: bench}\nplugins:\n  install_location: .plugins\n  list:\n${list}\n`,
+      );
       const { section } = loadPluginsConfig(join(dir, 'optimus.yaml'));
       await exec('sync', []);
       const cold = await timed(() => installPlugins(section, { concurrency: CONCURRENCY }));
@@ -129,7 +154,10 @@ export async function run() {
       noop.push(warm.ms);
     }
     const cli = [];
-    for (let r = 0; r < 5; r++) cli.push((await timed(() => exec(process.execPath, [BIN, 'plugin', 'install', '--json'], { cwd: dir }))).ms);
+    for (let r = 0; r < 5; r++)
+      cli.push(
+        (await timed(() => exec(process.execPath, [BIN, 'plugin', 'install', '--json'], { cwd: dir }))).ms,
+      );
     const node = [];
     for (let r = 0; r < 5; r++) node.push((await timed(() => exec(process.execPath, ['-e', '0']))).ms);
 
@@ -139,10 +167,23 @@ export async function run() {
       name: 'install',
       rows: [
         { metric: `artifacts: ${COUNT} x .tar.gz`, value: bytes / 1024 / 1024, unit: 'MiB' },
-        { metric: `baseline: curl --parallel-max ${CONCURRENCY} (median of ${REPEAT})`, value: curl / 1000, unit: 's' },
-        { metric: `cold install, concurrency ${CONCURRENCY} (median of ${REPEAT})`, value: install / 1000, unit: 's' },
+        {
+          metric: `baseline: curl --parallel-max ${CONCURRENCY} (median of ${REPEAT})`,
+          value: curl / 1000,
+          unit: 's',
+        },
+        {
+          metric: `cold install, concurrency ${CONCURRENCY} (median of ${REPEAT})`,
+          value: install / 1000,
+          unit: 's',
+        },
         { metric: 'cold install / curl', value: install / curl, unit: 'x', target: '<= 1.3' },
-        { metric: 'second install, nothing changed (in process)', value: median(noop), unit: 'ms', target: '< 150' },
+        {
+          metric: 'second install, nothing changed (in process)',
+          value: median(noop),
+          unit: 'ms',
+          target: '< 150',
+        },
         { metric: 'second install, nothing changed (CLI process)', value: median(cli), unit: 'ms' },
         { metric: 'baseline: node -e 0', value: median(node), unit: 'ms' },
       ],
@@ -159,5 +200,8 @@ if (process.argv.includes('--serve')) {
   const r = await run();
   console.table(r.rows.map((x) => ({ ...x, value: Number(x.value.toFixed(x.value < 10 ? 3 : 1)) })));
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'results', 'install.json'), `${JSON.stringify({ at: new Date().toISOString(), ...r }, null, 2)}\n`);
+  writeFileSync(
+    join(import.meta.dirname, 'results', 'install.json'),
+    `${JSON.stringify({ at: new Date().toISOString(), ...r }, null, 2)}\n`,
+  );
 }

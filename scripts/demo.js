@@ -1,26 +1,105 @@
-// `npm run demo`: the whole path that exists so far, on the example project: validate the plugins,
-// validate every job of every namespace, then print each job's run graph.
-import { spawnSync } from 'node:child_process';
+// `npm run demo`: the whole path that exists so far, on the example project and the embedded
+// defaults. Validate plugins and jobs locally, install the plugins (a file provider, plus the
+// example binary plugin) for a server, start `optimus serve` on a throwaway data dir, deploy,
+// store secrets, inspect a job, then stop the server.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const project = relative(process.cwd(), join(root, 'examples/project')) || '.';
 const bin = join(root, 'bin/optimus.js');
+const work = mkdtempSync(join(tmpdir(), 'optimus-demo-'));
+const env = { ...process.env, OPTIMUS_CACHE_DIR: join(work, 'cache') };
+let server;
 
-function step(title, args) {
-  process.stdout.write(`\n\x1b[1m$ optimus ${args.join(' ')}\x1b[0m  # ${title}\n`);
-  const r = spawnSync(process.execPath, [bin, ...args], { stdio: 'inherit' });
-  if (r.status !== 0) {
-    process.stderr.write(`demo step failed (exit ${r.status}): optimus ${args.join(' ')}\n`);
-    process.exit(r.status ?? 1);
-  }
+function title(args, note) {
+  process.stdout.write(`\n\x1b[1m$ optimus ${args.join(' ')}\x1b[0m  # ${note}\n`);
 }
 
+function step(note, args, input) {
+  title(args, note);
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    stdio: [input === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'],
+    input,
+    env,
+  });
+  if (r.status !== 0) fail(`demo step failed (exit ${r.status}): optimus ${args.join(' ')}`);
+}
+
+function fail(message) {
+  process.stderr.write(`${message}\n`);
+  cleanup();
+  process.exit(1);
+}
+
+function cleanup() {
+  server?.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+}
+
+// 1. Locally: specs, jobs, run graphs. No server needed.
 step('check the plugin specs', ['plugin', 'validate', join(project, 'plugins')]);
 step('validate every job of every namespace', ['job', 'validate', '--dir', project]);
-for (const job of ['campaign-performance', 'revenue-daily', 'attribution', 'ledger-export']) {
+for (const job of ['campaign-performance', 'revenue-daily'])
   step(`run order of ${job}`, ['job', 'graph', job, '--dir', project]);
-}
-process.stdout.write(
-  '\nDemo done. Try `npx optimus job graph revenue-daily --dir examples/project --json`.\n',
+
+// 2. A server: its plugins installed declaratively from a file provider, pinned in a lock file.
+const config = join(work, 'server.yaml');
+const plugins = ['warehouse-load', 'python-script', 'data-audit', 'slack-notify', 'publish-event'];
+writeFileSync(
+  config,
+  `plugins:
+  install_location: ${JSON.stringify(join(work, 'plugins'))}
+  providers:
+    - {name: examples, type: file, root: ${JSON.stringify(join(root, 'examples'))}}
+  list:
+${plugins.map((p) => `    - {name: ${p}, provider: examples, url: project/plugins/optimus-plugin-${p}.yaml}`).join('\n')}
+    - {name: row-count-check, provider: examples, url: binary-plugin/row-count-check}
+`,
 );
+step('install the server’s plugins (and pin them in plugins.lock.yaml)', ['plugin', 'install', '-c', config]);
+step('again: nothing changed, so nothing is downloaded', ['plugin', 'install', '-c', config]);
+
+title(
+  ['serve', '-c', 'server.yaml', '--data-dir', '<tmp>', '--port', '0'],
+  'embedded store, generated app key, 127.0.0.1',
+);
+server = spawn(
+  process.execPath,
+  [bin, 'serve', '-c', config, '--data-dir', join(work, 'data'), '--port', '0', '--json'],
+  {
+    env: { ...env, OPTIMUS_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+const url = await new Promise((resolve) => {
+  let out = '';
+  server.stdout.on('data', (d) => {
+    out += d;
+    const line = out.split('\n').find((l) => l.startsWith('{"listening"'));
+    if (line) resolve(JSON.parse(line).listening);
+  });
+  server.on('exit', (code) => fail(`the server exited early (${code})`));
+});
+
+// 3. The client-lite path: nothing installed locally; the server provides plugins and validation.
+const at = ['--dir', project, '--host', url];
+step('deploy: validated with the server’s plugin specs, then uploaded', ['deploy', ...at]);
+step(
+  'secrets go to the server encrypted, never echoed',
+  ['secret', 'set', 'WH_TOKEN', ...at],
+  'demo-warehouse-token\n',
+);
+step('a namespace-scoped secret', ['secret', 'set', 'SLACK_TOKEN', '-n', 'marketing', ...at], 'xoxb-demo\n');
+step('names, scopes and digests only', ['secret', 'list', ...at]);
+step('deploy again: nothing changed', ['deploy', ...at]);
+step('what the server holds for a job', ['job', 'inspect', 'campaign-performance', ...at]);
+
+server.removeAllListeners('exit');
+server.kill('SIGTERM');
+await new Promise((r) => server.on('exit', r));
+server = undefined;
+cleanup();
+process.stdout.write(`\nDemo done. Run a server yourself with \`npx optimus serve\` (data in ~/.optimus).\n`);

@@ -21,7 +21,7 @@ export async function testServer(opts: { tokens?: string[]; store?: Store } = {}
   const store = opts.store ?? (await createStore({}));
   const app = await createApp({
     store,
-    plugins: loadPluginRegistry(join(EXAMPLE, 'plugins')),
+    plugins: await loadPluginRegistry(join(EXAMPLE, 'plugins')),
     cipher: createSecretCipher(APP_KEY),
     tokens: opts.tokens ?? [],
     version: 'test',

@@ -194,7 +194,10 @@ describe('archive contents', () => {
 
   it('refuses a hostile archive while it downloads and cleans its temp files', async () => {
     const { dir, result } = await installArchive(tarGz([{ path: '../x', data: 'x' }]));
-    expect(result.error).toMatchObject({ code: 'PLUGIN_ARCHIVE_UNSAFE', message: expect.stringContaining('"../x"') });
+    expect(result.error).toMatchObject({
+      code: 'PLUGIN_ARCHIVE_UNSAFE',
+      message: expect.stringContaining('"../x"'),
+    });
     expect(existsSync(join(dir, 'x'))).toBe(false);
     expect(readdirSync(join(dir, '.plugins')).filter((n) => n.startsWith('.optimus-tmp'))).toEqual([]);
   });

@@ -74,7 +74,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     import('../../server/plugin-registry.js'),
     import('pino'),
   ]);
-  const plugins = loadPluginRegistry(config.plugins.installLocation);
+  const plugins = await loadPluginRegistry(config.plugins.installLocation);
   for (const p of plugins.problems) say(formatProblem(p));
   const dbUrl = process.env.OPTIMUS_DB_URL || config.dbUrl;
   const store = await createStore(dbUrl ? { url: dbUrl } : { dataDir: join(dataDir, 'store') });

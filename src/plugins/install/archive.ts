@@ -8,6 +8,7 @@ import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { OptimusError } from '../../core/errors.js';
@@ -198,7 +199,10 @@ async function extractTar(file: string, dest: string, label: string, limits: Arc
 export class ArtifactSink extends Writable {
   /** Set once the first bytes arrived. */
   streamed: 'tar' | 'file' | undefined;
+  /** What the bytes are written to. */
   private target: Writable | undefined;
+  /** What to wait for at the end: the tar extractor (after gunzip) or the file. */
+  private last: NodeJS.EventEmitter | undefined;
   private targetError: Error | undefined;
   private tarFailure: () => OptimusError | undefined = () => undefined;
 
@@ -212,19 +216,28 @@ export class ArtifactSink extends Writable {
   }
 
   private open(first: Buffer): Writable {
+    const onError = (e: Error) => {
+      this.targetError ??= e;
+    };
     if (first[0] === 0x1f && first[1] === 0x8b) {
       mkdirSync(this.unpackDir, { recursive: true });
       const x = tarExtractor(this.unpackDir, this.label, this.limits, () => {});
       this.tarFailure = x.failure;
       this.streamed = 'tar';
-      this.target = x.stream as unknown as Writable;
+      // zlib's stream inflates on the thread pool (node-tar's own gunzip runs on the main thread), and
+      // large chunks mean fewer, larger file writes.
+      const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+      gunzip.on('error', onError);
+      x.stream.on('error', onError);
+      gunzip.pipe(x.stream as unknown as Writable);
+      this.target = gunzip;
+      this.last = x.stream;
     } else {
       this.streamed = 'file';
       this.target = createWriteStream(this.file);
+      this.target.on('error', onError);
+      this.last = this.target;
     }
-    this.target.on('error', (e: Error) => {
-      this.targetError ??= e;
-    });
     return this.target;
   }
 
@@ -238,6 +251,11 @@ export class ArtifactSink extends Writable {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     const target = this.target ?? this.open(chunk);
+    const problem = this.problem();
+    if (problem) {
+      cb(problem);
+      return;
+    }
     if (target.write(chunk)) cb(this.problem());
     else target.once('drain', () => cb(this.problem()));
   }
@@ -251,7 +269,8 @@ export class ArtifactSink extends Writable {
       cb(this.problem());
     };
     // node-tar's extractor emits 'finish' once every file is written; an fs stream 'close' once closed.
-    target.once(this.streamed === 'tar' ? 'finish' : 'close', done);
+    this.last!.once(this.streamed === 'tar' ? 'finish' : 'close', done);
+    this.last!.once('error', done);
     target.once('error', done);
     target.end();
   }
@@ -259,7 +278,7 @@ export class ArtifactSink extends Writable {
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
     // node-tar's extractor is not a stream.Writable and has no destroy(); its files are in the
     // temp directory, which the installer removes.
-    if (err && this.streamed === 'file') this.target?.destroy();
+    if (err) this.target?.destroy();
     cb(err);
   }
 }

@@ -19,7 +19,6 @@ import {
   openStateCache,
   readLock,
   type StateCache,
-  sha256File,
   writeLock,
 } from './lock.js';
 import { createProviderSet, type HttpTuning, type ProviderSet, sourceOf } from './providers/index.js';
@@ -350,20 +349,15 @@ async function installOne(
     }
     // Unpacking and validation code (tar, yauzl, the spec schemas) loads only when something is installed.
     const { stage } = await import('./stage.js');
-    const staged = await stage(
-      entry,
-      artifact,
-      join(tmp, 'out'),
-      unpackDir,
-      source,
-      opts,
-      sink?.streamed === 'tar',
-    );
+    const staged = await stage(entry, artifact, join(tmp, 'out'), unpackDir, source, opts, {
+      sha256: fetched.sha256,
+      unpacked: sink?.streamed === 'tar',
+    });
     const files: LockedFile[] = [];
-    for (const [name, path] of staged.files) files.push({ path: name, sha256: await sha256File(path) });
+    for (const [name, f] of staged.files) files.push({ path: name, sha256: f.sha256 });
     // Executable first, spec second: each rename is atomic, and the lock (written last) only
     // points at the new files once all of them are in place.
-    for (const [name, path] of staged.files) await rename(path, join(section.installLocation, name));
+    for (const [name, f] of staged.files) await rename(f.path, join(section.installLocation, name));
     for (const old of ctx.prev?.files ?? []) {
       if (!staged.files.has(old.path)) {
         await rm(join(section.installLocation, old.path), { force: true });

@@ -2,7 +2,7 @@
  * One installer at a time per install_location: a lock file created with O_EXCL holding the
  * owner's pid and host. A lock whose process is gone (same host) is stale and taken over.
  */
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +40,10 @@ export async function acquireLocationLock(
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const owner = await readOwner(file);
+    if (!owner && (await abandonedEmpty(file))) {
+      await rm(file, { force: true });
+      continue;
+    }
     if (owner && isStale(owner)) {
       // Remove only if it is still the same stale lock (another waiter may have replaced it).
       const again = await readOwner(file);
@@ -74,6 +78,15 @@ async function readOwner(file: string): Promise<Owner | undefined> {
   } catch {
     // Being written right now, or unreadable: treated as held.
     return undefined;
+  }
+}
+
+/** A lock file nobody finished writing (its creator died between open and write) for 10 s. */
+async function abandonedEmpty(file: string): Promise<boolean> {
+  try {
+    return Date.now() - (await stat(file)).mtimeMs > 10_000;
+  } catch {
+    return false;
   }
 }
 

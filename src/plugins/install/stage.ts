@@ -1,4 +1,5 @@
 /** Turn a downloaded artifact into the files to install: validate specs, unpack archives, handshake binaries. */
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -16,11 +17,11 @@ import {
 } from './archive.js';
 import type { PluginEntry } from './config.js';
 import { type InstallOptions, specFileName } from './installer.js';
-import type { LockEntry } from './lock.js';
+import { type LockEntry, sha256File } from './lock.js';
 
 export interface Staged {
   /** File name in install_location → staged absolute path. */
-  files: Map<string, string>;
+  files: Map<string, { path: string; sha256: string }>;
   warnings: string[];
   kind: LockEntry['kind'];
   version: string;
@@ -34,25 +35,29 @@ export async function stage(
   unpackDir: string,
   source: string,
   opts: InstallOptions,
-  /** The download was a gzip stream already unpacked into `unpackDir`. */
-  unpacked: boolean,
+  /** What is known from the download: its sha256, and whether it was a gzip stream already unpacked into `unpackDir`. */
+  download: { sha256: string; unpacked: boolean },
 ): Promise<Staged> {
   await mkdir(out);
+  const unpacked = download.unpacked;
   const format = unpacked ? 'tar.gz' : await detectFormat(artifact, entry.url);
   const warnings: string[] = [];
-  const files = new Map<string, string>();
+  const files: Staged['files'] = new Map();
   if (format === 'yaml') {
     const spec = await stageSpec(entry.name, await readFile(artifact, 'utf8'), source, warnings);
     const target = join(out, specFileName(entry.name));
     await writeFile(target, spec.text);
-    files.set(specFileName(entry.name), target);
+    files.set(specFileName(entry.name), { path: target, sha256: sha256Of(spec.text) });
     return { files, warnings, kind: 'yaml', version: spec.version, dialect: spec.dialect };
   }
   let executable: string;
+  let exeSha: string;
   let specText: string | undefined;
   let specLabel = source;
-  if (format === 'executable') executable = artifact;
-  else {
+  if (format === 'executable') {
+    executable = artifact;
+    exeSha = download.sha256;
+  } else {
     if (!unpacked)
       await extractArchive(artifact, format, unpackDir, source, opts.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS);
     const found = await listFiles(unpackDir);
@@ -84,6 +89,7 @@ export async function stage(
       );
     }
     executable = join(unpackDir, executables[0]!);
+    exeSha = await sha256File(executable);
     if (specs[0]) {
       specText = await readFile(join(unpackDir, specs[0]), 'utf8');
       specLabel = `${source}!${specs[0]}`;
@@ -101,7 +107,7 @@ export async function stage(
       `${entry.name}: the plugin calls itself "${hs.plugin.name}"; it is installed as "${entry.name}" (the configured name)`,
     );
   }
-  files.set(entry.name, exeTarget);
+  files.set(entry.name, { path: exeTarget, sha256: exeSha });
   if (specText !== undefined) {
     const spec = await stageSpec(
       entry.name,
@@ -111,7 +117,7 @@ export async function stage(
     );
     const target = join(out, specFileName(entry.name));
     await writeFile(target, spec.text);
-    files.set(specFileName(entry.name), target);
+    files.set(specFileName(entry.name), { path: target, sha256: sha256Of(spec.text) });
   }
   return { files, warnings, kind: 'binary', version: hs.plugin.version, dialect: hs.plugin.dialect };
 }
@@ -147,4 +153,8 @@ async function stageSpec(
     out = doc.toString();
   }
   return { text: out, version: loaded.plugin.version, dialect: loaded.plugin.dialect };
+}
+
+function sha256Of(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

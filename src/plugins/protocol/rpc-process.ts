@@ -38,6 +38,7 @@ export function startRpcProcess(
   const label = opts.label;
   const defaultTimeout = opts.timeoutMs ?? 10_000;
   const child: ChildProcess = spawn(executable, [], {
+    cwd: dirname(executable),
     stdio: ['pipe', 'pipe', 'pipe'],
     env: opts.env ?? process.env,
   });

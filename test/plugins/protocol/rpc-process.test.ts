@@ -16,7 +16,10 @@ describe('binary plugin protocol', () => {
   it('reads the example plugin spec through the handshake', async () => {
     const { plugin } = await handshake(example(), { label: 'example' });
     expect(plugin).toMatchObject({ name: 'row-count-check', version: '0.3.0', dialect: 'v3' });
-    expect(plugin.configs.find((c) => c.name === 'WAREHOUSE_TOKEN')).toMatchObject({ secret: true, required: true });
+    expect(plugin.configs.find((c) => c.name === 'WAREHOUSE_TOKEN')).toMatchObject({
+      secret: true,
+      required: true,
+    });
   });
 
   it('answers a batch in order and reports unknown methods as errors', async () => {
@@ -46,8 +49,14 @@ describe('binary plugin protocol', () => {
 
   it('rejects a handshake whose spec is invalid', async () => {
     const exe = join(tempDir(), 'bad-spec');
-    const res = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { protocol: 1, spec: { version: 3, name: 'x' } } });
+    const res = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { protocol: 1, spec: { version: 3, name: 'x' } },
+    });
     writeFileSync(exe, `#!/bin/sh\nread line\nprintf '%s\\n' '${res}'\n`, { mode: 0o755 });
-    await expect(handshake(exe, { label: 'bad-spec' })).rejects.toMatchObject({ code: 'PLUGIN_SPEC_INVALID' });
+    await expect(handshake(exe, { label: 'bad-spec' })).rejects.toMatchObject({
+      code: 'PLUGIN_SPEC_INVALID',
+    });
   });
 });

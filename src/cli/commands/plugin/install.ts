@@ -115,7 +115,7 @@ function createReporter(): { events: InstallEvents; stop(): void } {
     const cp = m.default;
     multi = new cp.MultiBar(
       {
-        format: ' {bar} {percentage}% {name} {status}',
+        format: ' {bar} {percentage}% {value}/{total} {name} {status}',
         hideCursor: true,
         clearOnComplete: false,
         stream: process.stderr,
