@@ -159,6 +159,37 @@ describe('client-lite commands against a real server', () => {
     expect(never.code).toBe(2);
     expect(never.stderr).toContain('run `optimus plugin sync` once while the server is reachable');
   });
+  it('lists the server’s plugins and compares them with the local plugin config', () => {
+    const run = (args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [BIN, 'plugin', ...args, '-c', join(project, 'optimus.yaml'), '--host', server.url, '--json'],
+        { encoding: 'utf8' },
+      );
+    const list = JSON.parse(run(['list', '--server']).stdout);
+    expect(list.plugins.find((p: { name: string }) => p.name === 'warehouse-load')).toMatchObject({
+      task_only: true,
+      version: '1.2.0',
+    });
+    const local = join(
+      tempDir({
+        'optimus.yaml':
+          'version: 1\nproject: {name: x}\nplugins:\n  list: [{name: data-audit, url: a.yaml}, {name: mine, url: m.yaml}]\n',
+      }),
+      'optimus.yaml',
+    );
+    const diff = spawnSync(
+      process.execPath,
+      [BIN, 'plugin', 'diff', '--server', '-c', local, '--host', server.url, '--json'],
+      { encoding: 'utf8' },
+    );
+    const changes = JSON.parse(diff.stdout).changes.map(
+      (c: { name: string; change: string }) => `${c.change} ${c.name}`,
+    );
+    expect(changes).toContain('only-local mine');
+    expect(changes).toContain('only-server warehouse-load');
+    expect(changes).not.toContain('only-server data-audit');
+  });
 });
 
 describe('when the server cannot be used', () => {

@@ -1,6 +1,6 @@
 /** Registration of the plugin installer commands (install, list, diff, clean, available). */
 import type { Command } from 'commander';
-import { jsonOption, lazy } from '../../command-kit.js';
+import { hostOption, jsonOption, lazy } from '../../command-kit.js';
 
 const CONFIG_HELP = 'optimus.yaml or server config holding the plugins section';
 
@@ -25,12 +25,16 @@ export function registerInstallCommands(plugin: Command): void {
     .command('list')
     .description('installed plugins: name, kind, version, source, and whether the files match the lock')
     .option('-c, --config <file>', CONFIG_HELP, './optimus.yaml')
+    .option('--server', 'list the plugins the server serves instead')
+    .addOption(hostOption())
     .addOption(jsonOption())
     .action(lazy(() => import('./list.js')));
   plugin
     .command('diff')
     .description('differences between the config, plugins.lock.yaml and the installed files')
     .option('-c, --config <file>', CONFIG_HELP, './optimus.yaml')
+    .option('--server', 'compare the local config and lock with what the server serves')
+    .addOption(hostOption())
     .option('--exit-code', 'exit 1 when there are differences')
     .addOption(jsonOption())
     .action(lazy(() => import('./diff.js')));

@@ -6,6 +6,7 @@ import { printJson, relativeTo } from '../../output.js';
 import { loadSection } from './install-support.js';
 
 export async function run({ opts }: CommandContext): Promise<number> {
+  if (opts.server) return (await import('./server-plugins.js')).listServer(opts);
   const loaded = loadSection(opts);
   if ('exit' in loaded) return loaded.exit;
   const { views, lockFile } = await inspect(loaded.section);
