@@ -11,7 +11,7 @@ import type { Plugin } from '../core/plugin.js';
 import { hasErrors, type PathSegment, type Problem } from '../core/problem.js';
 import { buildRunGraph, type RunNode } from '../core/run-graph.js';
 import { checkWindow } from '../core/window.js';
-import { discoverJobDirs, type LoadedJob, loadJob, type ParentCache } from '../spec/job-spec.js';
+import { discoverJobDirs, type LoadedJob, loadJob, newJobScan } from '../spec/job-spec.js';
 import { loadPluginSet, type PluginSet } from '../spec/plugin-spec.js';
 import { loadProjectConfig, type ProjectConfig } from '../spec/project-config.js';
 
@@ -71,13 +71,13 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
 
   const ctx: JobContext = { plugins: plugins.plugins, rules: config.hookRules, rulesFile: config.file };
   if (config.presets) ctx.presets = config.presets;
-  const cache: ParentCache = new Map();
+  const scan = newJobScan();
   const jobs: JobReport[] = [];
   const byName = new Map<string, JobReport>();
   for (const ns of config.namespaces) {
     if (!ns.jobPath) continue;
-    for (const dir of discoverJobDirs(ns.jobPath, cache)) {
-      const loaded = loadJob(dir, ns.jobPath, cache);
+    for (const dir of discoverJobDirs(ns.jobPath, scan)) {
+      const loaded = loadJob(dir, ns.jobPath, scan);
       const report = checkLoadedJob(loaded, ns.name, ctx);
       const prev = byName.get(report.name);
       if (prev && report.spec) {

@@ -40,10 +40,20 @@ export interface LoadedJob {
   ): Problem;
 }
 
-/** Parsed this.yaml files, shared by every job of a project so each is read once. */
-export type ParentCache = Map<string, YamlSource | null>;
+/**
+ * What a project scan learns, shared by every job of the project: parsed this.yaml files (null =
+ * none in that folder), so each is read once, and the job folders without assets/, so nothing
+ * probes for files discovery already knows are missing.
+ */
+export interface JobScan {
+  parents: Map<string, YamlSource | null>;
+  noAssets: Set<string>;
+}
 
-function readParent(dir: string, cache: ParentCache): YamlSource | null {
+export const newJobScan = (): JobScan => ({ parents: new Map(), noAssets: new Set() });
+
+function readParent(dir: string, scan: JobScan): YamlSource | null {
+  const cache = scan.parents;
   let src = cache.get(dir);
   if (src === undefined) {
     let text: string | undefined;
@@ -62,7 +72,7 @@ function readParent(dir: string, cache: ParentCache): YamlSource | null {
  * Every folder under `root` that holds a job.yaml (assets folders of jobs are not searched). With a
  * cache, records the folders that have no this.yaml, so loading jobs never probes for one.
  */
-export function discoverJobDirs(root: string, cache?: ParentCache): string[] {
+export function discoverJobDirs(root: string, scan?: JobScan): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     let entries: import('node:fs').Dirent[];
@@ -79,10 +89,10 @@ export function discoverJobDirs(root: string, cache?: ParentCache): string[] {
       else if (e.name === PARENT_FILE && e.isFile()) hasParent = true;
       else if (e.name === ASSETS_DIR && e.isDirectory()) hasAssets = true;
     }
-    if (cache && !hasParent) cache.set(dir, null);
+    if (scan && !hasParent) scan.parents.set(dir, null);
     if (isJob) {
       out.push(dir);
-      if (!hasAssets) noAssets.add(dir);
+      if (scan && !hasAssets) scan.noAssets.add(dir);
     }
     for (const e of entries) {
       if (!e.isDirectory() || e.name.startsWith('.') || e.name === 'node_modules') continue;
@@ -94,10 +104,7 @@ export function discoverJobDirs(root: string, cache?: ParentCache): string[] {
   return out.sort();
 }
 
-/** Job folders seen by discovery to have no assets/ folder. */
-const noAssets = new Set<string>();
-
-export function loadJob(dir: string, root: string, cache: ParentCache = new Map()): LoadedJob {
+export function loadJob(dir: string, root: string, scan: JobScan = newJobScan()): LoadedJob {
   const file = join(dir, JOB_FILE);
   const problems: Problem[] = [];
   let text: string;
@@ -112,7 +119,7 @@ export function loadJob(dir: string, root: string, cache: ParentCache = new Map(
   sources.push(own);
   // Parents, nearest first: the job folder itself, then each ancestor up to the namespace root.
   for (let d = dir; ; d = dirname(d)) {
-    const parent = readParent(d, cache);
+    const parent = readParent(d, scan);
     if (parent) sources.push(parent);
     if (d === root || !isInside(d, root) || dirname(d) === d) break;
   }
@@ -147,7 +154,7 @@ export function loadJob(dir: string, root: string, cache: ParentCache = new Map(
   const job = finish({ dir, file, problems, sources, hookOrigins });
   if (hasErrors(problems)) return job;
 
-  return completeJob(job, merged, () => readAssets(dir, problems));
+  return completeJob(job, merged, () => (scan.noAssets.has(dir) ? {} : readAssets(dir, problems)));
 }
 
 /** Required fields, then the spec itself and its semantic checks. */
@@ -426,7 +433,6 @@ function toJobSpec(m: Raw, assets: Record<string, string>): JobSpec {
 
 function readAssets(dir: string, problems: Problem[]): Record<string, string> {
   const out: Record<string, string> = {};
-  if (noAssets.has(dir)) return out;
   const walk = (folder: string, prefix: string) => {
     let entries: import('node:fs').Dirent[];
     try {
