@@ -30,3 +30,30 @@ export function serverClient(opts: Record<string, unknown>, config?: ProjectConf
 export function projectConfigIfAny(opts: Record<string, unknown>): ProjectConfig | undefined {
   return loadProjectConfig(String(opts.dir ?? '.')).config;
 }
+
+/** Register the project of optimus.yaml (its config and hook rules) and the given namespaces. */
+export async function registerProject(
+  client: ApiClient,
+  config: ProjectConfig,
+  namespaces: string[] = [],
+): Promise<{ project: unknown; namespaces: unknown[] }> {
+  const { project } = await client.post<{ project: unknown }>('/api/v1beta1/project', {
+    project: {
+      name: config.project.name,
+      config: config.project.config,
+      plugin_dependencies: config.hookRules.map((r) => r.text),
+    },
+  });
+  const out: unknown[] = [];
+  for (const name of namespaces) {
+    const ns = config.namespaces.find((n) => n.name === name);
+    const r = await client.post<{ namespace: unknown }>(
+      `/api/v1beta1/project/${encodeURIComponent(config.project.name)}/namespace`,
+      {
+        namespace: { name, config: ns?.config ?? {} },
+      },
+    );
+    out.push(r.namespace);
+  }
+  return { project, namespaces: out };
+}

@@ -32,7 +32,7 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/plugin/schema.js')));
   registerInstallCommands(plugin);
 
-  const job = program.command('job').description('validate and inspect jobs');
+  const job = program.command('job').description('create, validate and inspect jobs');
   job
     .command('validate')
     .description('validate jobs of every namespace (or the named jobs) against the plugin specs')

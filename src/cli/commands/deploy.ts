@@ -9,7 +9,7 @@ import { errorsOf, sortProblems } from '../../core/problem.js';
 import { deployPayload, validateProject } from '../../services/validate-project.js';
 import { type ApiErrorBody, ServerError, seg } from '../api-client.js';
 import type { CommandContext } from '../command-kit.js';
-import { projectConfig, serverClient } from '../context.js';
+import { projectConfig, registerProject, serverClient } from '../context.js';
 import { EXIT_OK, EXIT_PROBLEMS } from '../errors.js';
 import { formatProblem, plural, printJson, problemJson } from '../output.js';
 import { syncPluginCache } from '../plugin-cache.js';
@@ -78,13 +78,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
   }
 
   step(`registering project ${config.project.name} and ${plural(wanted.length, 'namespace')}`);
-  await client.post('/api/v1beta1/project', {
-    project: {
-      name: config.project.name,
-      config: config.project.config,
-      plugin_dependencies: config.hookRules.map((r) => r.text),
-    },
-  });
+  await registerProject(client, config, wanted);
   const outcomes: NamespaceOutcome[] = [];
   for (const ns of wanted) {
     const nsConfig = config.namespaces.find((n) => n.name === ns)!;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { OptimusError } from '../../../core/errors.js';
 import { ServerError, seg } from '../../api-client.js';
 import type { CommandContext } from '../../command-kit.js';
-import { projectConfig, serverClient } from '../../context.js';
+import { projectConfig, registerProject, serverClient } from '../../context.js';
 import { printJson } from '../../output.js';
 
 interface SecretResponse {
@@ -20,8 +20,19 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   const path = `/api/v1beta1/project/${seg(config.project.name)}/secret/${seg(args[0]!)}`;
   let action = 'created';
   let r: SecretResponse;
+  const create = async () => {
+    try {
+      return await client.post<SecretResponse>(path, body);
+    } catch (e) {
+      // A secret may come before the first deploy: register what optimus.yaml describes, once.
+      if (!(e instanceof ServerError) || !['PROJECT_NOT_FOUND', 'NAMESPACE_NOT_FOUND'].includes(e.body.code))
+        throw e;
+      await registerProject(client, config, opts.namespace ? [String(opts.namespace)] : []);
+      return await client.post<SecretResponse>(path, body);
+    }
+  };
   try {
-    r = await client.post<SecretResponse>(path, body);
+    r = await create();
   } catch (e) {
     if (!(e instanceof ServerError) || e.status !== 409) throw e;
     r = await client.put<SecretResponse>(path, body);
