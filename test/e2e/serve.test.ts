@@ -54,6 +54,59 @@ describe('optimus serve (real socket)', () => {
     }
   });
 
+  it('installs the plugins of its config first with --install-plugins, and logs no secret or token', async () => {
+    const root = tempDir();
+    const examples = join(import.meta.dirname, '../../examples');
+    const config = `plugins:
+  install_location: ${JSON.stringify(join(root, 'plugins'))}
+  providers: [{name: ex, type: file, root: ${JSON.stringify(examples)}}]
+  list:
+    - {name: audit, provider: ex, url: project/plugins/optimus-plugin-data-audit.yaml}
+    - {name: row-check, provider: ex, url: binary-plugin/row-count-check}
+`;
+    const s = await startServe(
+      join(root, 'data'),
+      ['--install-plugins'],
+      { OPTIMUS_AUTH_TOKENS: 'tok-not-in-logs', OPTIMUS_LOG_LEVEL: 'info' },
+      config,
+    );
+    try {
+      const headers = { authorization: 'Bearer tok-not-in-logs', 'content-type': 'application/json' };
+      const plugins = (await (await fetch(`${s.url}/api/v1beta1/plugins`, { headers })).json()) as {
+        plugins: { name: string; kind: string }[];
+      };
+      expect(plugins.plugins.map((p: { name: string; kind: string }) => `${p.name}:${p.kind}`)).toEqual([
+        'audit:yaml',
+        'row-check:binary',
+      ]);
+      await fetch(`${s.url}/api/v1beta1/project`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ project: { name: 'p' } }),
+      });
+      const value = Buffer.from('value-not-in-logs').toString('base64');
+      const r = await fetch(`${s.url}/api/v1beta1/project/p/secret/S1`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ value }),
+      });
+      expect(r.status).toBe(201);
+      expect(s.stderr()).toContain('installing plugins into');
+      // The request is logged when the response finishes, which can be after the client has it.
+      await expect
+        .poll(() => s.stdout(), { timeout: 5000 })
+        .toContain('"url":"/api/v1beta1/project/p/secret/S1"');
+      for (const text of [s.stdout(), s.stderr()]) {
+        expect(text).not.toContain('tok-not-in-logs');
+        expect(text).not.toContain(value);
+        expect(text).not.toContain('value-not-in-logs');
+      }
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+
   it('refuses to listen beyond loopback without tokens', async () => {
     const dataDir = join(tempDir(), 'data');
     await expect(startServe(dataDir, ['--host', '0.0.0.0'])).rejects.toThrow(

@@ -9,6 +9,8 @@ export interface ServeProcess {
   url: string;
   child: ChildProcess;
   stderr: () => string;
+  /** Everything the server wrote to stdout (its JSON log lines). */
+  stdout: () => string;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
 }
@@ -18,12 +20,10 @@ export async function startServe(
   dataDir: string,
   extraArgs: string[] = [],
   env: NodeJS.ProcessEnv = {},
+  configText = `serve: {host: 127.0.0.1}\nplugins: {install_location: ${JSON.stringify(join(EXAMPLE, 'plugins'))}}\n`,
 ): Promise<ServeProcess> {
   const config = join(dataDir, '..', `server-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(
-    config,
-    `serve: {host: 127.0.0.1}\nplugins: {install_location: ${JSON.stringify(join(EXAMPLE, 'plugins'))}}\n`,
-  );
+  writeFileSync(config, configText);
   const child = spawn(
     process.execPath,
     [BIN, 'serve', '-c', config, '--data-dir', dataDir, '--port', '0', '--json', ...extraArgs],
@@ -37,10 +37,12 @@ export async function startServe(
     err += d;
   });
   const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d;
+    const onData = () => {
       const line = out.split('\n').find((l) => l.startsWith('{"listening"'));
       if (line) {
         child.stdout!.off('data', onData);
@@ -52,7 +54,7 @@ export async function startServe(
       reject(new Error(`optimus serve exited with ${code} before listening:\n${out}${err}`)),
     );
   });
-  return { url, child, stderr: () => err, exited };
+  return { url, child, stderr: () => err, stdout: () => out, exited };
 }
 
 /** A generated job using the example plugins: a task, two hooks and a 1 KiB asset. */
