@@ -16,6 +16,7 @@ import {
   parseDocument,
   type YAMLError,
 } from 'yaml';
+import { ioMessage } from '../core/io-message.js';
 import { formatPath, type PathSegment, type Problem, type Severity } from '../core/problem.js';
 
 export interface YamlSource {
@@ -209,14 +210,6 @@ export function problemAt(
   return p;
 }
 
-export function ioMessage(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code === 'ENOENT') return 'file not found';
-  if (err.code === 'EACCES') return 'permission denied';
-  if (err.code === 'EISDIR') return 'is a directory, expected a file';
-  return err.message;
-}
-
 /**
  * Read and parse a YAML file; when it cannot be read, one problem says why, with `code`, a message
  * starting with `what` and the `hint`.
@@ -241,3 +234,5 @@ export function readYamlFile(
   const src = parseYaml(text, file);
   return { src, problems: [...src.problems] };
 }
+
+export { ioMessage };

@@ -77,6 +77,26 @@ describe('optimus plugin install (CLI)', () => {
     ]);
   });
 
+  it('skips validating an unchanged config, and validates a changed one in full', async () => {
+    server.routes.set('/cli/fast.yaml', { body: specYaml('cli-fast') });
+    const dir = tempDir();
+    const config = writeConfig(dir, `list:\n  - {name: cli-fast, url: ${server.url}/cli/fast.yaml}`);
+    expect((await cli(['plugin', 'install'], dir)).status).toBe(0);
+    const state = JSON.parse(readFileSync(join(dir, '.plugins/.optimus-install-state.json'), 'utf8'));
+    expect(state.config).toMatchObject({ file: config, section: { list: [{ name: 'cli-fast' }] } });
+    const again = JSON.parse((await cli(['plugin', 'install', '--json'], dir)).stdout);
+    expect(again).toMatchObject({
+      ok: true,
+      upToDate: true,
+      plugins: [{ name: 'cli-fast', status: 'unchanged' }],
+    });
+    // Same install_location, an invalid entry: the record no longer matches, the validator reports it.
+    writeFileSync(config, `${readFileSync(config, 'utf8')}    - {name: bad, url: x.yaml, provider: ghost}\n`);
+    const changed = await cli(['plugin', 'install'], dir);
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toContain('unknown provider "ghost"');
+  });
+
   it('exits 1 when a plugin fails and 2 on bad usage', async () => {
     const dir = tempDir();
     writeConfig(dir, `list:\n  - {name: nope, url: ${server.url}/cli/none.yaml}`);

@@ -1,7 +1,10 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { detectFormat, extractArchive } from '../../src/plugins/install/archive.js';
+import { ArtifactSink, detectFormat, extractArchive } from '../../src/plugins/install/archive.js';
 import { loadPluginsConfig } from '../../src/plugins/install/config.js';
 import { installPlugins } from '../../src/plugins/install/installer.js';
 import {
@@ -190,6 +193,68 @@ describe('archive contents', () => {
       code: 'PLUGIN_ARCHIVE_CONTENTS',
       message: expect.stringContaining('a.yaml, b.yaml'),
     });
+  });
+
+  const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+  async function streamInto(body: Buffer) {
+    const dir = tempDir();
+    const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), 'a.tgz', limits);
+    await pipeline(Readable.from([body]), sink);
+    return { sink, out: join(dir, 'x') };
+  }
+
+  it('hashes the files of a streamed .tar.gz as they are written', async () => {
+    const exe = binaryPlugin('p', '1.0.0', { padding: Buffer.alloc(300_000, 7) });
+    const { sink, out } = await streamInto(
+      tarGz([
+        { path: 'd', type: 'dir' },
+        { path: './d/p', data: exe, mode: 0o755 },
+        { path: 'spec.yaml', data: specYaml('p') },
+      ]),
+    );
+    expect(sink.streamed).toBe('tar');
+    expect(Object.fromEntries(sink.fileHashes ?? [])).toEqual({
+      'd/p': sha256(readFileSync(join(out, 'd/p'))),
+      'spec.yaml': sha256(readFileSync(join(out, 'spec.yaml'))),
+    });
+    expect(sink.fileHashes?.get('d/p')).toBe(sha256(exe));
+  });
+
+  it('gives no streamed hashes when an archive holds links or a path twice', async () => {
+    const linked = await streamInto(
+      tarGz([
+        { path: 'a', data: 'one' },
+        { path: 'h', type: 'hardlink', linkpath: 'a' },
+      ]),
+    );
+    expect(linked.sink.fileHashes).toBeUndefined();
+    const twice = await streamInto(
+      tarGz([
+        { path: 'a', data: 'one' },
+        { path: 'a', data: 'two' },
+      ]),
+    );
+    expect(twice.sink.fileHashes).toBeUndefined();
+    const cased = await streamInto(
+      tarGz([
+        { path: 'P', data: 'one' },
+        { path: 'p', data: 'two' },
+      ]),
+    );
+    expect(cased.sink.fileHashes).toBeUndefined();
+  });
+
+  it('locks the hash of the installed executable when an archive writes it twice', async () => {
+    const { dir, result } = await installArchive(
+      tarGz([
+        { path: 'p', data: binaryPlugin('p', '0.0.1'), mode: 0o755 },
+        { path: 'p', data: binaryPlugin('p', '2.0.0'), mode: 0o755 },
+      ]),
+    );
+    expect(result.status).toBe('installed');
+    const lock = readFileSync(join(dir, 'plugins.lock.yaml'), 'utf8');
+    expect(lock).toContain(sha256(readFileSync(join(dir, '.plugins', 'p'))));
   });
 
   it('refuses a hostile archive while it downloads and cleans its temp files', async () => {

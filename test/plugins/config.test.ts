@@ -5,6 +5,8 @@ import {
   parsePluginsSection,
   pluginsSectionSchema,
 } from '../../src/plugins/install/config.js';
+import { cachedSection, readConfigBytes, recordable } from '../../src/plugins/install/config-cache.js';
+import { installPlugins } from '../../src/plugins/install/installer.js';
 import { parseYaml } from '../../src/spec/yaml-source.js';
 import { tempDir, writeConfig } from './helpers.js';
 
@@ -126,5 +128,32 @@ list:
   it('reports a missing config file with a hint', () => {
     const { problems } = loadPluginsConfig('/nonexistent/optimus.yaml');
     expect(problems[0]).toMatchObject({ code: 'PLUGINS_CONFIG_MISSING', file: '/nonexistent/optimus.yaml' });
+  });
+
+  it('never copies a literal credential into the state file', () => {
+    const ok = (providers: string) => {
+      const { section } = load(`providers:\n${providers}\nlist: []`);
+      return recordable(section!);
+    };
+    expect(ok(`  - {name: a, type: http, url: "https://h/", auth: {token: "\${TOKEN}"}}`)).toBe(true);
+    expect(ok(`  - {name: a, type: s3, bucket: b, secret_access_key: "\${K}", access_key_id: "\${I}"}`)).toBe(
+      true,
+    );
+    expect(ok('  - {name: a, type: http, url: "https://h/", auth: {token: "abcd1234"}}')).toBe(false);
+    expect(ok(`  - {name: a, type: http, url: "https://h/", headers: {x-key: "pre-\${K}"}}`)).toBe(false);
+    expect(ok('  - {name: a, type: http, url: "https://u:p@h/"}')).toBe(false);
+    expect(ok('  - {name: a, type: gcs, bucket: b, service_account: /keys/sa.json}')).toBe(false);
+  });
+
+  it('gives the recorded section only for the exact bytes that were validated', async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, 'list: []');
+    const { section } = loadPluginsConfig(file);
+    const bytes = (await readConfigBytes(file))!;
+    expect(await cachedSection(bytes)).toBeUndefined();
+    await installPlugins(section!, { configSha256: bytes.sha256 });
+    expect(await cachedSection(bytes)).toEqual(section);
+    expect(await cachedSection({ ...bytes, sha256: 'f'.repeat(64) })).toBeUndefined();
+    expect(await cachedSection({ ...bytes, file: join(dir, 'other.yaml') })).toBeUndefined();
   });
 });

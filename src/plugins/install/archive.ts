@@ -3,10 +3,11 @@
  * hold anything, so extraction refuses `..` and absolute paths, links leading outside, device files
  * and FIFOs, and stops at a maximum unpacked size and entry count (zip and tar bombs).
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
@@ -115,11 +116,26 @@ export async function extractArchive(
   else await extractTar(file, dest, label, limits);
 }
 
-/** A node-tar extractor with this module's guards; `failure()` says why it stopped, if it did. */
-function tarExtractor(dest: string, label: string, limits: ArchiveLimits, onFail: (e: OptimusError) => void) {
+/**
+ * A node-tar extractor with this module's guards; `failure()` says why it stopped, if it did.
+ * With `hashing`, each regular file is hashed as it is written and `hashes()` gives the sha256 of
+ * each extracted file by relative path, so nothing is read back to be hashed. It gives nothing when
+ * the archive holds links or the same path twice, even differing only in case (a file's bytes could
+ * then come from another entry).
+ */
+function tarExtractor(
+  dest: string,
+  label: string,
+  limits: ArchiveLimits,
+  onFail: (e: OptimusError) => void,
+  hashing = false,
+) {
   let entries = 0;
   let bytes = 0;
   let failure: OptimusError | undefined;
+  const hashes = new Map<string, string>();
+  const seen = new Set<string>();
+  let hashable = hashing;
   const fail = (e: OptimusError): false => {
     if (!failure) {
       failure = e;
@@ -167,10 +183,40 @@ function tarExtractor(dest: string, label: string, limits: ArchiveLimits, onFail
       }
       bytes += e.size ?? 0;
       if (bytes > limits.maxUnpackedBytes) return fail(tooBig(label, limits, 'size'));
+      if (hashable) {
+        // Folded, as a case-insensitive or normalising file system sees two such names as one file.
+        const key = rel.normalize('NFC').toLowerCase();
+        if (seen.has(key) || e.type === 'SymbolicLink' || e.type === 'Link') hashable = false;
+        seen.add(key);
+      }
       return true;
     },
+    ...(hashing
+      ? {
+          // Only regular files reach this (node-tar calls it where it writes a file's bytes).
+          transform: (entry: tar.ReadEntry) => {
+            const rel = safeRelative(entry.path);
+            if (!hashable || rel === undefined) return undefined;
+            const hash = createHash('sha256');
+            return new Transform({
+              transform(chunk: Buffer, _enc, cb) {
+                hash.update(chunk);
+                cb(null, chunk);
+              },
+              flush(cb) {
+                hashes.set(rel, hash.digest('hex'));
+                cb();
+              },
+            }) as unknown as tar.ReadEntry;
+          },
+        }
+      : {}),
   });
-  return { stream, failure: () => failure };
+  return {
+    stream,
+    failure: () => failure,
+    hashes: (): ReadonlyMap<string, string> | undefined => (hashable ? hashes : undefined),
+  };
 }
 
 function tarError(label: string, e: unknown): OptimusError {
@@ -205,6 +251,12 @@ export class ArtifactSink extends Writable {
   private last: NodeJS.EventEmitter | undefined;
   private targetError: Error | undefined;
   private tarFailure: () => OptimusError | undefined = () => undefined;
+  private tarHashes: () => ReadonlyMap<string, string> | undefined = () => undefined;
+
+  /** sha256 of each unpacked file by relative path, once finished; undefined when unknown (see tarExtractor). */
+  get fileHashes(): ReadonlyMap<string, string> | undefined {
+    return this.streamed === 'tar' ? this.tarHashes() : undefined;
+  }
 
   constructor(
     private readonly file: string,
@@ -221,8 +273,9 @@ export class ArtifactSink extends Writable {
     };
     if (first[0] === 0x1f && first[1] === 0x8b) {
       mkdirSync(this.unpackDir, { recursive: true });
-      const x = tarExtractor(this.unpackDir, this.label, this.limits, () => {});
+      const x = tarExtractor(this.unpackDir, this.label, this.limits, () => {}, true);
       this.tarFailure = x.failure;
+      this.tarHashes = x.hashes;
       this.streamed = 'tar';
       // zlib's stream inflates on the thread pool (node-tar's own gunzip runs on the main thread), and
       // large chunks mean fewer, larger file writes.

@@ -8,10 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { ioMessage } from '../../core/io-message.js';
 import { hasErrors, type PathSegment, type Problem } from '../../core/problem.js';
 import { parseYaml, problemAt, type YamlSource } from '../../spec/yaml-source.js';
 import { shapeProblems, typeName } from '../../spec/zod-problems.js';
-import { ioMessage } from './io-message.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const name = z
@@ -140,7 +140,8 @@ export interface PluginsSection {
   list: PluginEntry[];
 }
 
-export const LOCK_FILE_NAME = 'plugins.lock.yaml';
+export { LOCK_FILE_NAME } from './lock-name.js';
+
 const PROVIDER_TYPES = ['http', 'file', 's3', 'gcs'] as const;
 const ALLOWED_SECTION_KEYS = new Set(['install_location', 'providers', 'list', 'dependencies']);
 
@@ -282,11 +283,15 @@ export function parsePluginsSection(
 }
 
 /** Read a YAML file (optimus.yaml or a server config) and parse its `plugins` section. */
-export function loadPluginsConfig(configPath: string): { section?: PluginsSection; problems: Problem[] } {
+export function loadPluginsConfig(
+  configPath: string,
+  /** The file's content when the caller already read it (it is not read again). */
+  content?: string,
+): { section?: PluginsSection; problems: Problem[] } {
   const file = resolve(configPath);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = content ?? readFileSync(file, 'utf8');
   } catch (e) {
     return {
       problems: [

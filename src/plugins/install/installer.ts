@@ -9,18 +9,21 @@ import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOptimusError, OptimusError } from '../../core/errors.js';
 import type { ArchiveLimits } from './archive.js';
-import { LOCK_FILE_NAME, type PluginEntry, type PluginsSection } from './config.js';
+import type { PluginEntry, PluginsSection } from './config.js';
+import { recordable } from './config-cache.js';
 import { acquireLocationLock } from './location-lock.js';
 import {
-  formatLock,
+  type ConfigRecord,
   type LockEntry,
   type LockedFile,
   type LockFile,
   openStateCache,
   readLock,
   type StateCache,
+  sameLock,
   writeLock,
 } from './lock.js';
+import { LOCK_FILE_NAME } from './lock-name.js';
 import { createProviderSet, type HttpTuning, type ProviderSet, sourceOf } from './providers/index.js';
 import { DEFAULT_MAX_ARTIFACT_BYTES } from './providers/provider.js';
 import { createRedactor, type Redactor } from './secrets.js';
@@ -49,6 +52,13 @@ export interface InstallOptions {
   events?: InstallEvents;
   signal?: AbortSignal;
   lockWaitMs?: number;
+  /**
+   * The config file's sha256 when `section` is the result of validating exactly those bytes without
+   * any problem: kept in the state file (with the section, unless a provider holds a literal
+   * credential) so that the next run with the same bytes can skip loading the validator (see
+   * config-cache.ts).
+   */
+  configSha256?: string;
 }
 
 export type PluginStatus = 'installed' | 'updated' | 'unchanged' | 'failed';
@@ -105,6 +115,10 @@ export async function installPlugins(
     if (opts.frozen) checkFrozen(section, entries, locked, lockPath, !opts.names?.length);
 
     const cache = await openStateCache(section.installLocation, { trust: !opts.force });
+    if (opts.configSha256 && recordable(section)) {
+      const record: ConfigRecord = { file: section.file, sha256: opts.configSha256, section };
+      cache.setConfig(record);
+    }
     const redactor = createRedactor();
     let providers: ProviderSet | undefined;
     const providerSet = () => {
@@ -119,15 +133,24 @@ export async function installPlugins(
     const results = new Map<string, PluginResult>();
     const newEntries = new Map<string, LockEntry>();
     const todo: PluginEntry[] = [];
-    for (const entry of entries) {
+    // Stat (or hash) the installed files of every plugin at once: the answers come from the thread pool.
+    const upToDate = await Promise.all(
+      entries.map((entry) => {
+        const prev = locked.get(entry.name);
+        return !opts.force && prev ? isUpToDate(entry, prev, cache) : false;
+      }),
+    );
+    for (const [i, entry] of entries.entries()) {
       const prev = locked.get(entry.name);
-      if (!opts.force && prev && (await isUpToDate(entry, prev, cache))) {
+      if (prev && upToDate[i]) {
         results.set(entry.name, resultOf(prev, 'unchanged'));
         newEntries.set(entry.name, prev);
       } else todo.push(entry);
     }
 
-    const { default: pLimit } = await import('p-limit');
+    const { default: pLimit } = todo.length
+      ? await import('p-limit')
+      : { default: () => (fn: () => Promise<void>) => fn() };
     const limit = pLimit(Math.max(1, opts.concurrency ?? 8));
     await Promise.all(
       todo.map((entry) =>
@@ -175,7 +198,7 @@ export async function installPlugins(
     }
     const nextLock: LockFile = { plugins: [...newEntries.values()] };
     let lockWritten = false;
-    if (!opts.frozen && formatLock(nextLock) !== formatLock(lock)) {
+    if (!opts.frozen && !sameLock(nextLock, lock)) {
       await writeLock(lockPath, nextLock);
       lockWritten = true;
     }
@@ -261,8 +284,8 @@ function checkFrozen(
 async function isUpToDate(entry: PluginEntry, prev: LockEntry, cache: StateCache): Promise<boolean> {
   if (prev.source !== sourceOf(entry)) return false;
   if (entry.sha256 && entry.sha256 !== prev.sha256) return false;
-  for (const f of prev.files) if ((await cache.check(f.path, f.sha256)) !== 'ok') return false;
-  return true;
+  const checks = await Promise.all(prev.files.map((f) => cache.check(f.path, f.sha256)));
+  return checks.every((c) => c === 'ok');
 }
 
 function resultOf(e: LockEntry, status: PluginStatus): PluginResult {
@@ -352,6 +375,7 @@ async function installOne(
     const staged = await stage(entry, artifact, join(tmp, 'out'), unpackDir, source, opts, {
       sha256: fetched.sha256,
       unpacked: sink?.streamed === 'tar',
+      fileHashes: sink?.fileHashes,
     });
     const files: LockedFile[] = [];
     for (const [name, f] of staged.files) files.push({ path: name, sha256: f.sha256 });

@@ -5,10 +5,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import jsYaml from 'js-yaml';
 import { OptimusError } from '../../core/errors.js';
-import { parseYaml } from '../../spec/yaml-source.js';
+import type { PluginsSection } from './config.js';
+
+// `yaml` (the writer) and the position-keeping parser load only when needed: a run that changes
+// nothing neither writes the lock nor reports a syntax error in it.
+const require = createRequire(import.meta.url);
 
 export type PluginKind = 'yaml' | 'binary';
 
@@ -44,7 +49,7 @@ export async function readLock(file: string): Promise<LockFile | undefined> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new OptimusError('PLUGIN_LOCK_UNREADABLE', `${file}: ${(e as Error).message}`, { category: 'io' });
   }
-  const src = parseYaml(text, file);
+  const src = await parseLockYaml(text, file);
   const bad = (msg: string): never => {
     throw new OptimusError('PLUGIN_LOCK_INVALID', `${file}: ${msg}`, {
       category: 'invalid',
@@ -87,8 +92,25 @@ export async function readLock(file: string): Promise<LockFile | undefined> {
   return { plugins };
 }
 
-export function formatLock(lock: LockFile): string {
-  const plugins = [...lock.plugins]
+/**
+ * What `parseYaml` of spec/yaml-source returns for valid YAML (js-yaml, core schema), without
+ * loading the precise parser: that one (and its messages) is used only for a syntax error.
+ */
+async function parseLockYaml(
+  text: string,
+  file: string,
+): Promise<{ value: unknown; problems: { severity: string; line?: number; message: string }[] }> {
+  try {
+    return { value: jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file }), problems: [] };
+  } catch {
+    const { parseYaml } = await import('../../spec/yaml-source.js');
+    return parseYaml(text, file);
+  }
+}
+
+/** The lock's content in its canonical order: two locks format alike exactly when these are equal. */
+function canonical(lock: LockFile) {
+  return [...lock.plugins]
     .sort((a, b) => cmp(a.name, b.name))
     .map((p) => ({
       name: p.name,
@@ -101,6 +123,16 @@ export function formatLock(lock: LockFile): string {
         .sort((a, b) => cmp(a.path, b.path))
         .map((f) => ({ path: f.path, sha256: f.sha256 })),
     }));
+}
+
+/** Whether `formatLock(a) === formatLock(b)`, without loading the YAML writer. */
+export function sameLock(a: LockFile, b: LockFile): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+export function formatLock(lock: LockFile): string {
+  const plugins = canonical(lock);
+  const { stringify } = require('yaml') as typeof import('yaml');
   return (
     HEADER + stringify({ lock_version: LOCK_VERSION, plugins }, { lineWidth: 0, defaultStringType: 'PLAIN' })
   );
@@ -134,7 +166,17 @@ export interface StateCache {
   check(relPath: string, expectedSha: string): Promise<'ok' | 'missing' | 'modified'>;
   record(relPath: string, sha: string): Promise<void>;
   forget(relPath: string): void;
+  /** The config a previous run validated (see config-cache.ts), if any. */
+  readonly config: ConfigRecord | undefined;
+  setConfig(record: ConfigRecord): void;
   save(): Promise<void>;
+}
+
+/** A config file's bytes (by sha256) and the plugins section its full validation produced. */
+export interface ConfigRecord {
+  file: string;
+  sha256: string;
+  section: PluginsSection;
 }
 
 interface Fingerprint {
@@ -150,9 +192,14 @@ export const STATE_FILE = '.optimus-install-state.json';
 export async function openStateCache(installLocation: string, opts: { trust: boolean }): Promise<StateCache> {
   const file = join(installLocation, STATE_FILE);
   let entries: Record<string, Fingerprint> = {};
+  let config: ConfigRecord | undefined;
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as { files?: Record<string, Fingerprint> };
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as {
+      files?: Record<string, Fingerprint>;
+      config?: ConfigRecord;
+    };
     if (parsed && typeof parsed.files === 'object' && parsed.files) entries = parsed.files;
+    if (parsed && typeof parsed.config === 'object' && parsed.config) config = parsed.config;
   } catch {
     // Missing or unreadable: every file is hashed.
   }
@@ -200,10 +247,18 @@ export async function openStateCache(installLocation: string, opts: { trust: boo
         dirty = true;
       }
     },
+    get config() {
+      return config;
+    },
+    setConfig(record) {
+      if (JSON.stringify(record) === JSON.stringify(config)) return;
+      config = record;
+      dirty = true;
+    },
     async save() {
       if (!dirty) return;
       const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify({ files: entries }));
+      await writeFile(tmp, JSON.stringify(config ? { files: entries, config } : { files: entries }));
       await rename(tmp, file);
       dirty = false;
     },

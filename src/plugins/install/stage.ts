@@ -36,7 +36,7 @@ export async function stage(
   source: string,
   opts: InstallOptions,
   /** What is known from the download: its sha256, and whether it was a gzip stream already unpacked into `unpackDir`. */
-  download: { sha256: string; unpacked: boolean },
+  download: { sha256: string; unpacked: boolean; fileHashes?: ReadonlyMap<string, string> | undefined },
 ): Promise<Staged> {
   await mkdir(out);
   const unpacked = download.unpacked;
@@ -89,7 +89,9 @@ export async function stage(
       );
     }
     executable = join(unpackDir, executables[0]!);
-    exeSha = await sha256File(executable);
+    // Hashed while it was unpacked, when the archive allows it; read back otherwise.
+    exeSha =
+      (unpacked ? download.fileHashes?.get(executables[0]!) : undefined) ?? (await sha256File(executable));
     if (specs[0]) {
       specText = await readFile(join(unpackDir, specs[0]), 'utf8');
       specLabel = `${source}!${specs[0]}`;

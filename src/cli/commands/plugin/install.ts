@@ -1,18 +1,28 @@
 import pc from 'picocolors';
 import { OptimusError } from '../../../core/errors.js';
+import type { PluginsSection } from '../../../plugins/install/config.js';
+import { cachedSection, readConfigBytes } from '../../../plugins/install/config-cache.js';
 import { type InstallEvents, installPlugins, type PluginResult } from '../../../plugins/install/installer.js';
 import { formatBytes } from '../../../plugins/install/providers/provider.js';
 import type { CommandContext } from '../../command-kit.js';
 import { EXIT_OK, EXIT_PROBLEMS } from '../../errors.js';
 import { plural, printJson, relativeTo } from '../../output.js';
-import { loadSection } from './install-support.js';
 
 export async function run({ args, opts }: CommandContext): Promise<number> {
   const concurrency = positiveInt(opts.concurrency, '--concurrency');
   const maxMiB = positiveInt(opts.maxSize, '--max-size');
-  const loaded = loadSection(opts);
-  if ('exit' in loaded) return loaded.exit;
-  const { section } = loaded;
+  // An unchanged config (same bytes as the last run validated without a problem) skips loading the
+  // validator; anything else is validated in full.
+  const config = await readConfigBytes(String(opts.config ?? './optimus.yaml'));
+  let section: PluginsSection | undefined = config && (await cachedSection(config));
+  let configSha256: string | undefined;
+  if (!section) {
+    const { loadSection } = await import('./install-support.js');
+    const loaded = loadSection(opts, config?.text);
+    if ('exit' in loaded) return loaded.exit;
+    section = loaded.section;
+    if (config && !loaded.problems) configSha256 = config.sha256;
+  } else configSha256 = config?.sha256;
   const json = !!opts.json;
   const reporter = json ? undefined : createReporter();
   const abort = new AbortController();
@@ -27,6 +37,7 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
       concurrency,
       maxArtifactBytes: maxMiB * 1024 * 1024,
       signal: abort.signal,
+      ...(configSha256 ? { configSha256 } : {}),
       ...(reporter ? { events: reporter.events } : {}),
     });
     reporter?.stop();

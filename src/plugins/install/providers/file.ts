@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OptimusError } from '../../../core/errors.js';
-import { ioMessage } from '../io-message.js';
+import { ioMessage } from '../../../core/io-message.js';
 import {
   type ArtifactProvider,
   type AvailableArtifact,

@@ -1,4 +1,4 @@
-/** A filesystem error as a short phrase (the spec layer's wording, without importing its schemas). */
+/** A filesystem error as a short phrase a user can act on; dependency-free so any layer can use it. */
 export function ioMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err.code === 'ENOENT') return 'file not found';
