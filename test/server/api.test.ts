@@ -270,6 +270,29 @@ describe('deploy', () => {
     expect(history[0]).toMatchObject({ status: 'failed', id: body.deploy_id });
   });
 
+  it('validates unchanged jobs again when the project’s hook rules change', async () => {
+    const jobs = exampleJobs('marketing');
+    expect((await deploy('marketing', jobs)).statusCode).toBe(200);
+    const rules = ['audit-output >> notify-team,publish', 'check-source >> audit-input'];
+    const withRules = (extra: string[]) =>
+      send('POST', '/api/v1beta1/project', {
+        project: {
+          name: 'acme-analytics',
+          config: { warehouse: 'acme_dw' },
+          plugin_dependencies: [...rules, ...extra],
+        },
+      });
+    await withRules(['notify-team >> audit-output']);
+    try {
+      const r = await deploy('marketing', jobs);
+      expect(r.statusCode).toBe(400);
+      expect(r.json().details.map((d: { code: string }) => d.code)).toContain('HOOK_CYCLE');
+    } finally {
+      await withRules([]);
+    }
+    expect((await deploy('marketing', jobs)).json().deploy.status).toBe('unchanged');
+  });
+
   it('keeps job names unique across the namespaces of a project', async () => {
     const stolen = exampleJobs('marketing').filter((j) => j.name === 'attribution');
     const r = await deploy('finance', stolen);

@@ -1,6 +1,6 @@
 /** Deploy a namespace's jobs, read them back, delete one, and the deploy history. */
 import { z } from 'zod';
-import { deployNamespace } from '../../services/deploy.js';
+import { createValidatedJobs, deployNamespace } from '../../services/deploy.js';
 import type { DeployRecord, JobRecord, Store } from '../../store/store.js';
 import { ApiError, problemDetail } from '../errors.js';
 import type { PluginRegistry } from '../plugin-registry.js';
@@ -39,6 +39,7 @@ const jobJson = (j: JobRecord) => ({
 });
 
 export function jobRoutes(store: Store, registry: PluginRegistry): AnyRoute[] {
+  const validated = createValidatedJobs();
   return [
     defineRoute({
       method: 'POST',
@@ -58,7 +59,7 @@ export function jobRoutes(store: Store, registry: PluginRegistry): AnyRoute[] {
         const project = await requireProject(store, params.project);
         await requireNamespace(store, params.project, params.namespace);
         const { deploy, warnings } = await deployNamespace(
-          { store, plugins: registry.plugins },
+          { store, plugins: registry.plugins, validated },
           { project, namespace: params.namespace, jobs: body.jobs },
         );
         return { deploy: deployJson(deploy), warnings: warnings.map(problemDetail) };
