@@ -31,10 +31,7 @@ function job(i, variant = '') {
 
 async function serve(dir, env = {}) {
   const config = join(dir, 'server.yaml');
-  writeFileSync(
-    config,
-    `plugins: {install_location: ${JSON.stringify(join(ROOT, 'examples/project/plugins'))}}\n`,
-  );
+  writeFileSync(config, `plugins: {install_location: ${JSON.stringify(join(ROOT, 'examples/plugins'))}}\n`);
   const child = spawn(
     process.execPath,
     [BIN, 'serve', '-c', config, '--data-dir', join(dir, 'data'), '--port', '0', '--json'],

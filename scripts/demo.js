@@ -40,7 +40,15 @@ function cleanup() {
 }
 
 // 1. Locally: specs, jobs, run graphs. No server needed.
-step('check the plugin specs', ['plugin', 'validate', join(project, 'plugins')]);
+const specs = relative(process.cwd(), join(root, 'examples/plugins'));
+step('check the plugin specs', ['plugin', 'validate', specs]);
+step('install the project’s plugins as optimus.yaml declares them (frozen to its lock)', [
+  'plugin',
+  'install',
+  '--frozen',
+  '-c',
+  join(project, 'optimus.yaml'),
+]);
 step('validate every job of every namespace', ['job', 'validate', '--dir', project]);
 for (const job of ['campaign-performance', 'revenue-daily'])
   step(`run order of ${job}`, ['job', 'graph', job, '--dir', project]);
@@ -55,7 +63,7 @@ writeFileSync(
   providers:
     - {name: examples, type: file, root: ${JSON.stringify(join(root, 'examples'))}}
   list:
-${plugins.map((p) => `    - {name: ${p}, provider: examples, url: project/plugins/optimus-plugin-${p}.yaml}`).join('\n')}
+${plugins.map((p) => `    - {name: ${p}, provider: examples, url: plugins/optimus-plugin-${p}.yaml}`).join('\n')}
     - {name: row-count-check, provider: examples, url: binary-plugin/row-count-check}
 `,
 );

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLE, FIXTURES, tempDir } from '../helpers/temp-project.js';
+import { EXAMPLE, EXAMPLE_PLUGINS, FIXTURES, tempDir } from '../helpers/temp-project.js';
 
 const BIN = join(import.meta.dirname, '../../bin/optimus.js');
 
@@ -109,7 +109,7 @@ describe('optimus CLI', () => {
       'plugin',
       'validate',
       join(FIXTURES, 'raystack-transformers'),
-      join(EXAMPLE, 'plugins'),
+      EXAMPLE_PLUGINS,
       '--json',
     ]);
     expect(r.code).toBe(0);

@@ -61,7 +61,7 @@ describe('optimus serve (real socket)', () => {
   install_location: ${JSON.stringify(join(root, 'plugins'))}
   providers: [{name: ex, type: file, root: ${JSON.stringify(examples)}}]
   list:
-    - {name: audit, provider: ex, url: project/plugins/optimus-plugin-data-audit.yaml}
+    - {name: audit, provider: ex, url: plugins/optimus-plugin-data-audit.yaml}
     - {name: row-check, provider: ex, url: binary-plugin/row-count-check}
 `;
     const s = await startServe(

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
-import { EXAMPLE, tempDir } from '../helpers/temp-project.js';
+import { EXAMPLE, EXAMPLE_PLUGINS, tempDir } from '../helpers/temp-project.js';
 
 const BIN = join(import.meta.dirname, '../../bin/optimus.js');
-const PLUGINS = join(EXAMPLE, 'plugins');
+const PLUGINS = EXAMPLE_PLUGINS;
 let server: ServeProcess;
 let root: string;
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXAMPLE } from './temp-project.js';
+import { EXAMPLE_PLUGINS } from './temp-project.js';
 
 const BIN = join(import.meta.dirname, '../../bin/optimus.js');
 
@@ -20,7 +20,7 @@ export async function startServe(
   dataDir: string,
   extraArgs: string[] = [],
   env: NodeJS.ProcessEnv = {},
-  configText = `serve: {host: 127.0.0.1}\nplugins: {install_location: ${JSON.stringify(join(EXAMPLE, 'plugins'))}}\n`,
+  configText = `serve: {host: 127.0.0.1}\nplugins: {install_location: ${JSON.stringify(EXAMPLE_PLUGINS)}}\n`,
 ): Promise<ServeProcess> {
   const config = join(dataDir, '..', `server-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(config, configText);

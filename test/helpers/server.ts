@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../../src/server/app.js';
 import { loadPluginRegistry } from '../../src/server/plugin-registry.js';
@@ -6,7 +5,7 @@ import { createSecretCipher } from '../../src/services/secret-cipher.js';
 import { deployPayload, validateProject } from '../../src/services/validate-project.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/store.js';
-import { EXAMPLE } from './temp-project.js';
+import { EXAMPLE, EXAMPLE_PLUGINS } from './temp-project.js';
 
 export const APP_KEY = 'k'.repeat(32);
 
@@ -21,7 +20,7 @@ export async function testServer(opts: { tokens?: string[]; store?: Store } = {}
   const store = opts.store ?? (await createStore({}));
   const app = await createApp({
     store,
-    plugins: await loadPluginRegistry(join(EXAMPLE, 'plugins')),
+    plugins: await loadPluginRegistry(EXAMPLE_PLUGINS),
     cipher: createSecretCipher(APP_KEY),
     tokens: opts.tokens ?? [],
     version: 'test',

@@ -21,6 +21,8 @@ export function tempDir(files: Record<string, string> = {}): string {
 
 export const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/upstream');
 export const EXAMPLE = join(import.meta.dirname, '../../examples/project');
+/** The example plugin specs (a file provider of the example project). */
+export const EXAMPLE_PLUGINS = join(import.meta.dirname, '../../examples/plugins');
 
 /** A minimal v3 plugin spec; `extra` is appended verbatim (YAML). */
 export function v3Plugin(name: string, extra = ''): string {
