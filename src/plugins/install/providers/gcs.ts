@@ -5,12 +5,13 @@ import { OptimusError } from '../../../core/errors.js';
 import {
   type ArtifactProvider,
   type AvailableArtifact,
+  bucketLocator,
   type FetchOptions,
   type FetchResult,
+  joinKey,
   saveStream,
   tooLarge,
 } from './provider.js';
-import { joinKey } from './s3.js';
 
 export interface GcsProviderOptions {
   name: string;
@@ -47,15 +48,7 @@ export function createGcsProvider(opts: GcsProviderOptions): ArtifactProvider {
   }
   const storage = new Storage(config);
 
-  const locate = (ref: string): { bucket: string; key: string } => {
-    const m = /^(?:gs|gcs):\/\/([^/]+)\/(.+)$/.exec(ref);
-    if (m) return { bucket: m[1]!, key: m[2]! };
-    if (!opts.bucket)
-      throw new OptimusError('PLUGIN_URL_INVALID', `"${ref}" is not a gs://bucket/object URL`, {
-        category: 'invalid',
-      });
-    return { bucket: opts.bucket, key: joinKey(opts.prefix, ref) };
-  };
+  const locate = bucketLocator(opts, /gs|gcs/, 'a gs://bucket/object URL');
 
   return {
     name: opts.name,

@@ -88,3 +88,27 @@ export function formatBytes(n: number): string {
   if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${n} B`;
 }
+
+export function joinKey(prefix: string | undefined, key: string): string {
+  if (!prefix) return key;
+  return `${prefix.replace(/\/+$/, '')}/${key.replace(/^\/+/, '')}`;
+}
+
+/**
+ * Where a plugin url points in an object store: `<scheme>://bucket/key` as given, or a key relative
+ * to the provider's bucket and prefix.
+ */
+export function bucketLocator(
+  opts: { bucket?: string | undefined; prefix?: string | undefined },
+  schemes: RegExp,
+  example: string,
+) {
+  const pattern = new RegExp(`^(?:${schemes.source}):\\/\\/([^/]+)\\/(.+)$`);
+  return (ref: string): { bucket: string; key: string } => {
+    const m = pattern.exec(ref);
+    if (m) return { bucket: m[1]!, key: m[2]! };
+    if (!opts.bucket)
+      throw new OptimusError('PLUGIN_URL_INVALID', `"${ref}" is not ${example}`, { category: 'invalid' });
+    return { bucket: opts.bucket, key: joinKey(opts.prefix, ref) };
+  };
+}

@@ -12,8 +12,10 @@ import { OptimusError } from '../../../core/errors.js';
 import {
   type ArtifactProvider,
   type AvailableArtifact,
+  bucketLocator,
   type FetchOptions,
   type FetchResult,
+  joinKey,
   saveStream,
   tooLarge,
 } from './provider.js';
@@ -49,15 +51,7 @@ export function createS3Provider(opts: S3ProviderOptions): ArtifactProvider {
   }
   const client = new S3Client(config);
 
-  const locate = (ref: string): { bucket: string; key: string } => {
-    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(ref);
-    if (m) return { bucket: m[1]!, key: m[2]! };
-    if (!opts.bucket)
-      throw new OptimusError('PLUGIN_URL_INVALID', `"${ref}" is not an s3://bucket/key URL`, {
-        category: 'invalid',
-      });
-    return { bucket: opts.bucket, key: joinKey(opts.prefix, ref) };
-  };
+  const locate = bucketLocator(opts, /s3/, 'an s3://bucket/key URL');
 
   return {
     name: opts.name,
@@ -112,11 +106,6 @@ export function createS3Provider(opts: S3ProviderOptions): ArtifactProvider {
       return out;
     },
   };
-}
-
-export function joinKey(prefix: string | undefined, key: string): string {
-  if (!prefix) return key;
-  return `${prefix.replace(/\/+$/, '')}/${key.replace(/^\/+/, '')}`;
 }
 
 /** SDK errors, reduced to what a user can act on (never the request, which may carry credentials). */
