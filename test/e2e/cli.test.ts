@@ -1,19 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runOptimus } from '../helpers/cli.js';
 import { EXAMPLE, EXAMPLE_PLUGINS, FIXTURES, tempDir } from '../helpers/temp-project.js';
 
-const BIN = join(import.meta.dirname, '../../bin/optimus.js');
-
-function optimus(args: string[], cwd = process.cwd()) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const optimus = (args: string[], cwd = process.cwd()) => runOptimus(args, { cwd });
 
 function copyExample(): string {
   const dir = tempDir();

@@ -4,22 +4,20 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, runOptimus } from '../helpers/cli.js';
 import { api, type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { EXAMPLE, tempDir } from '../helpers/temp-project.js';
 
-const BIN = join(import.meta.dirname, '../../bin/optimus.js');
 let server: ServeProcess;
 let cache: string;
 let project: string;
 
-function optimus(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; host?: string } = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args, '--dir', project, '--host', opts.host ?? server.url], {
-    encoding: 'utf8',
-    input: opts.input ?? '',
-    env: { ...process.env, NO_COLOR: '1', OPTIMUS_CACHE_DIR: cache, ...opts.env },
+/** Every command here runs against the suite's project and server, with its own plugin cache. */
+const optimus = (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; host?: string } = {}) =>
+  runOptimus([...args, '--dir', project, '--host', opts.host ?? server.url], {
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+    env: { OPTIMUS_CACHE_DIR: cache, ...opts.env },
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
-}
 
 let root: string;
 beforeAll(async () => {

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runOptimus } from '../helpers/cli.js';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp-project.js';
 
-const BIN = join(import.meta.dirname, '../../bin/optimus.js');
 let server: ServeProcess;
 
 beforeAll(async () => {
@@ -22,13 +21,9 @@ describe('a new project, from nothing to a deployed job', () => {
     const proj = join(root, 'proj');
     const cache = join(root, 'cache');
     const optimus = (args: string[], input = '') => {
-      const r = spawnSync(process.execPath, [BIN, ...args], {
-        encoding: 'utf8',
-        input,
-        env: { ...process.env, NO_COLOR: '1', OPTIMUS_CACHE_DIR: cache },
-      });
-      if (r.status !== 0)
-        throw new Error(`optimus ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+      const r = runOptimus(args, { input, env: { OPTIMUS_CACHE_DIR: cache } });
+      if (r.code !== 0)
+        throw new Error(`optimus ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
       return r.stdout;
     };
 

@@ -1,27 +1,18 @@
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { runOptimus } from '../helpers/cli.js';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { EXAMPLE, EXAMPLE_PLUGINS, tempDir } from '../helpers/temp-project.js';
 
-const BIN = join(import.meta.dirname, '../../bin/optimus.js');
 const PLUGINS = EXAMPLE_PLUGINS;
 let server: ServeProcess;
 let root: string;
 
 /** The CLI without a terminal: stdin is a pipe, as in CI or a script. */
-function optimus(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: 'utf8',
-    input: '',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
-}
+const optimus = (args: string[], cwd: string) => runOptimus(args, { cwd });
 
 function exampleProject(): string {
   const dir = tempDir();

@@ -38,6 +38,9 @@ const jobJson = (j: JobRecord) => ({
   updated_at: j.updatedAt.toISOString(),
 });
 
+const jobNotFound = (p: { job: string; namespace: string }) =>
+  new ApiError(404, 'JOB_NOT_FOUND', `job "${p.job}" is not deployed in namespace "${p.namespace}"`);
+
 export function jobRoutes(store: Store, registry: PluginRegistry): AnyRoute[] {
   const validated = createValidatedJobs();
   return [
@@ -106,12 +109,7 @@ export function jobRoutes(store: Store, registry: PluginRegistry): AnyRoute[] {
       handler: async ({ params }) => {
         await requireNamespace(store, params.project, params.namespace);
         const job = await store.getJob(params.project, params.namespace, params.job);
-        if (!job)
-          throw new ApiError(
-            404,
-            'JOB_NOT_FOUND',
-            `job "${params.job}" is not deployed in namespace "${params.namespace}"`,
-          );
+        if (!job) throw jobNotFound(params);
         return { job: jobJson(job) };
       },
     }),
@@ -124,11 +122,7 @@ export function jobRoutes(store: Store, registry: PluginRegistry): AnyRoute[] {
       handler: async ({ params }) => {
         await requireNamespace(store, params.project, params.namespace);
         if (!(await store.deleteJob(params.project, params.namespace, params.job))) {
-          throw new ApiError(
-            404,
-            'JOB_NOT_FOUND',
-            `job "${params.job}" is not deployed in namespace "${params.namespace}"`,
-          );
+          throw jobNotFound(params);
         }
         return { deleted: params.job };
       },
