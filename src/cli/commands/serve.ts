@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expandEnvVars } from '../../core/env-vars.js';
 import { OptimusError } from '../../core/errors.js';
 import { errorsOf, warningsOf } from '../../core/problem.js';
 import { ensureAppKey } from '../../services/app-key.js';
@@ -130,16 +131,15 @@ export async function run({ opts }: CommandContext): Promise<number> {
 }
 
 function expandEnv(v: string): string {
-  return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-    const value = process.env[name];
-    if (value === undefined)
-      throw new OptimusError(
-        'ENV_MISSING',
-        `environment variable ${name} is not set (used in the server config)`,
-        { category: 'usage', hint: `export ${name}=…` },
-      );
-    return value;
-  });
+  return expandEnvVars(
+    v,
+    process.env,
+    (name) =>
+      new OptimusError('ENV_MISSING', `environment variable ${name} is not set (used in the server config)`, {
+        category: 'usage',
+        hint: `export ${name}=…`,
+      }),
+  );
 }
 
 function isLoopback(host: string): boolean {

@@ -4,6 +4,7 @@
  * never reach output, logs or errors, whatever a library puts in its error text.
  */
 
+import { expandEnvVars } from '../../core/env-vars.js';
 import { OptimusError } from '../../core/errors.js';
 import { formatPath, type PathSegment } from '../../core/problem.js';
 import type { Location } from './config.js';
@@ -33,8 +34,6 @@ export function createRedactor(): Redactor {
   };
 }
 
-const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
 /**
  * Expand `${VAR}` from `env`. A missing variable is a user error naming the variable and where it is
  * used (never the value). The expanded value is registered with the redactor when `secret`.
@@ -46,17 +45,13 @@ export function expandEnv(
   redactor: Redactor,
   secret: boolean,
 ): string {
-  const out = value.replace(VAR_RE, (_, v: string) => {
-    const got = env[v];
-    if (got === undefined) {
-      const pos = where.at.line ? `${where.at.file}:${where.at.line}:${where.at.column ?? 1}` : where.at.file;
-      throw new OptimusError(
-        'PLUGIN_ENV_MISSING',
-        `${pos} ${formatPath([...where.at.path, ...where.field])}: environment variable ${v} is not set`,
-        { category: 'invalid', hint: `export ${v} before running the command` },
-      );
-    }
-    return got;
+  const out = expandEnvVars(value, env, (v) => {
+    const pos = where.at.line ? `${where.at.file}:${where.at.line}:${where.at.column ?? 1}` : where.at.file;
+    return new OptimusError(
+      'PLUGIN_ENV_MISSING',
+      `${pos} ${formatPath([...where.at.path, ...where.field])}: environment variable ${v} is not set`,
+      { category: 'invalid', hint: `export ${v} before running the command` },
+    );
   });
   if (secret) redactor.add(out);
   return out;
