@@ -71,28 +71,23 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
 
   const ctx: JobContext = { plugins: plugins.plugins, rules: config.hookRules, rulesFile: config.file };
   if (config.presets) ctx.presets = config.presets;
-  const scan = newJobScan();
   const jobs: JobReport[] = [];
   const byName = new Map<string, JobReport>();
-  for (const ns of config.namespaces) {
-    if (!ns.jobPath) continue;
-    for (const dir of discoverJobDirs(ns.jobPath, scan)) {
-      const loaded = loadJob(dir, ns.jobPath, scan);
-      const report = checkLoadedJob(loaded, ns.name, ctx);
-      const prev = byName.get(report.name);
-      if (prev && report.spec) {
-        report.problems.push(
-          loaded.problem(
-            ['name'],
-            'error',
-            'JOB_DUPLICATE',
-            `job "${report.name}" is also defined in ${relative(process.cwd(), prev.file)}`,
-            { hint: 'job names must be unique in a project' },
-          ),
-        );
-      } else if (report.spec) byName.set(report.name, report);
-      jobs.push(report);
-    }
+  for (const { namespace, loaded } of loadProjectJobs(config)) {
+    const report = checkLoadedJob(loaded, namespace, ctx);
+    const prev = byName.get(report.name);
+    if (prev && report.spec) {
+      report.problems.push(
+        loaded.problem(
+          ['name'],
+          'error',
+          'JOB_DUPLICATE',
+          `job "${report.name}" is also defined in ${relative(process.cwd(), prev.file)}`,
+          { hint: 'job names must be unique in a project' },
+        ),
+      );
+    } else if (report.spec) byName.set(report.name, report);
+    jobs.push(report);
   }
   let selected = jobs;
   if (opts.only?.length) {
@@ -111,6 +106,18 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
     }
   }
   return { config, plugins, problems, jobs: selected };
+}
+
+/** Every job of every namespace of the project, loaded (inheritance and assets), in folder order. */
+export function loadProjectJobs(config: ProjectConfig): { namespace: string; loaded: LoadedJob }[] {
+  const scan = newJobScan();
+  const out: { namespace: string; loaded: LoadedJob }[] = [];
+  for (const ns of config.namespaces) {
+    if (!ns.jobPath) continue;
+    for (const dir of discoverJobDirs(ns.jobPath, scan))
+      out.push({ namespace: ns.name, loaded: loadJob(dir, ns.jobPath, scan) });
+  }
+  return out;
 }
 
 /** Run graph, configs and window checks on a loaded job. */

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { JobSpec } from '../../core/job.js';
-import { discoverJobDirs, loadJob, newJobScan } from '../../spec/job-spec.js';
+import { loadProjectJobs } from '../../services/validate-project.js';
 import type { ProjectConfig } from '../../spec/project-config.js';
 
 export interface JobOnDisk {
@@ -15,23 +15,18 @@ export interface JobOnDisk {
 }
 
 export function projectJobs(config: ProjectConfig): JobOnDisk[] {
-  const scan = newJobScan();
   const out: JobOnDisk[] = [];
-  for (const ns of config.namespaces) {
-    if (!ns.jobPath) continue;
-    for (const dir of discoverJobDirs(ns.jobPath, scan)) {
-      const loaded = loadJob(dir, ns.jobPath, scan);
-      // A job that does not load still owns its name, as long as job.yaml says one.
-      const name = loaded.spec?.name ?? nameIn(loaded.file);
-      if (!name) continue;
-      out.push({
-        name,
-        namespace: ns.name,
-        dir,
-        file: loaded.file,
-        ...(loaded.spec ? { spec: loaded.spec } : {}),
-      });
-    }
+  for (const { namespace, loaded } of loadProjectJobs(config)) {
+    // A job that does not load still owns its name, as long as job.yaml says one.
+    const name = loaded.spec?.name ?? nameIn(loaded.file);
+    if (!name) continue;
+    out.push({
+      name,
+      namespace,
+      dir: loaded.dir,
+      file: loaded.file,
+      ...(loaded.spec ? { spec: loaded.spec } : {}),
+    });
   }
   return out;
 }
