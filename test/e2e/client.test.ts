@@ -1,14 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, runOptimus } from '../helpers/cli.js';
-import { api, type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { api, serveForSuite, startServe } from '../helpers/serve-process.js';
 import { EXAMPLE, tempDir } from '../helpers/temp-project.js';
 
-let server: ServeProcess;
+const server = serveForSuite();
 let cache: string;
 let project: string;
 
@@ -19,20 +18,12 @@ const optimus = (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv
     env: { OPTIMUS_CACHE_DIR: cache, ...opts.env },
   });
 
-let root: string;
-beforeAll(async () => {
-  // Lives for the whole suite (tempDir() is cleaned after each test).
-  root = mkdtempSync(join(tmpdir(), 'optimus-client-'));
+beforeAll(() => {
+  const root = server.root;
   project = join(root, 'project');
   cpSync(EXAMPLE, project, { recursive: true });
   cache = join(root, 'cache');
-  server = await startServe(join(root, 'data'));
 }, 60_000);
-afterAll(async () => {
-  server.child.kill('SIGTERM');
-  await server.exited;
-  rmSync(root, { recursive: true, force: true });
-});
 
 describe('client-lite commands against a real server', () => {
   it('deploys every namespace, then reports an unchanged re-deploy', () => {

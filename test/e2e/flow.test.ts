@@ -1,19 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runOptimus } from '../helpers/cli.js';
-import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { serveForSuite } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp-project.js';
 
-let server: ServeProcess;
-
-beforeAll(async () => {
-  server = await startServe(join(tempDir(), 'data'));
-}, 60_000);
-afterAll(async () => {
-  server.child.kill('SIGTERM');
-  await server.exited;
-});
+const server = serveForSuite();
 
 describe('a new project, from nothing to a deployed job', () => {
   it('init → job create → addhook twice with one plugin → secret set → deploy → inspect', () => {

@@ -1,15 +1,13 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runOptimus } from '../helpers/cli.js';
-import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { serveForSuite } from '../helpers/serve-process.js';
 import { EXAMPLE, EXAMPLE_PLUGINS, tempDir } from '../helpers/temp-project.js';
 
 const PLUGINS = EXAMPLE_PLUGINS;
-let server: ServeProcess;
-let root: string;
+const server = serveForSuite();
 
 /** The CLI without a terminal: stdin is a pipe, as in CI or a script. */
 const optimus = (args: string[], cwd: string) => runOptimus(args, { cwd });
@@ -36,16 +34,6 @@ const ORDERS = {
 };
 const asSet = (answers: Record<string, string>) =>
   Object.entries(answers).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'optimus-survey-'));
-  server = await startServe(join(root, 'data'));
-}, 60_000);
-afterAll(async () => {
-  server.child.kill('SIGTERM');
-  await server.exited;
-  rmSync(root, { recursive: true, force: true });
-});
 
 describe('job create without a terminal', () => {
   it('writes the same job.yaml from an answers file as from --set flags', () => {

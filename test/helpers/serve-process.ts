@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { EXAMPLE_PLUGINS } from './temp-project.js';
 
 const BIN = join(import.meta.dirname, '../../bin/optimus.js');
@@ -90,4 +92,32 @@ export async function api(
       : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   });
   return { status: r.status, json: await r.json() };
+}
+
+/**
+ * One `optimus serve` for a whole test file, on a temp root that lives as long as the file (unlike
+ * tempDir(), which is cleaned after each test), stopped and removed after the last test.
+ */
+export function serveForSuite(): { readonly url: string; readonly root: string } {
+  let root = '';
+  let server: ServeProcess | undefined;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'optimus-suite-'));
+    server = await startServe(join(root, 'data'));
+  }, 60_000);
+  afterAll(async () => {
+    if (server) {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+  return {
+    get url() {
+      return server!.url;
+    },
+    get root() {
+      return root;
+    },
+  };
 }
