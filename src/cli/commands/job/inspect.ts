@@ -5,13 +5,13 @@
 import pc from 'picocolors';
 import { contentHash } from '../../../core/canonical-json.js';
 import { OptimusError } from '../../../core/errors.js';
+import { hasErrors } from '../../../core/problem.js';
 import { isSecretReference } from '../../../core/secret-ref.js';
-import { validateProject } from '../../../services/validate-project.js';
+import { loadProjectJobs } from '../../../services/validate-project.js';
 import { ServerError, seg } from '../../api-client.js';
 import type { CommandContext } from '../../command-kit.js';
 import { projectConfig, serverClient } from '../../context.js';
 import { printJson } from '../../output.js';
-import { hasPluginCache, pluginCacheDir } from '../../plugin-cache.js';
 
 interface ServerJob {
   name: string;
@@ -82,11 +82,10 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
         ]),
     );
 
-  const report = validateProject({
-    dir: String(opts.dir ?? '.'),
-    ...(hasPluginCache(client.baseUrl) ? { pluginsDir: pluginCacheDir(client.baseUrl) } : {}),
-  });
-  const local = report.jobs.find((j) => j.name === name && j.raw && j.spec);
+  // Only the local job's content matters here: load the jobs, no plugins or checks.
+  const local = loadProjectJobs(config)
+    .map((j) => j.loaded)
+    .find((l) => l.spec?.name === name && l.raw && !hasErrors(l.problems));
   const localState = !local
     ? 'not in this checkout'
     : contentHash({ spec: local.raw, assets: local.spec!.assets }) === job.hash
