@@ -19,7 +19,7 @@ export function tempDir(files: Record<string, string> = {}): string {
   return dir;
 }
 
-export const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/upstream');
+export const FIXTURES = join(import.meta.dirname, '../fixtures/upstream');
 export const EXAMPLE = join(import.meta.dirname, '../../examples/project');
 /** The example plugin specs (a file provider of the example project). */
 export const EXAMPLE_PLUGINS = join(import.meta.dirname, '../../examples/plugins');
