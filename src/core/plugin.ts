@@ -43,7 +43,11 @@ export interface Entrypoint {
 export interface PluginVersion {
   image: string;
   tag: string;
-  entrypoint: Entrypoint;
+  /**
+   * Absent only in legacy v1 files (before upstream 0.7): the image's own entrypoint is meant, so
+   * only a container executor can run the plugin.
+   */
+  entrypoint?: Entrypoint;
 }
 
 export interface AssetParser {

@@ -4,8 +4,10 @@
  * job checks run on the server (see `checkJob`).
  */
 import { relative } from 'node:path';
+import { distance } from 'fastest-levenshtein';
 import { checkConfigs } from '../core/configs.js';
 import type { HookRule } from '../core/hook-rules.js';
+import { readLegacyStageTypes } from '../core/hook-types.js';
 import type { JobSpec } from '../core/job.js';
 import type { Plugin } from '../core/plugin.js';
 import { hasErrors, type PathSegment, type Problem } from '../core/problem.js';
@@ -94,7 +96,7 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
     const wanted = new Set(opts.only);
     selected = jobs.filter((j) => wanted.has(j.name));
     for (const name of wanted) {
-      if (!byName.has(name)) {
+      if (!selected.some((j) => j.name === name)) {
         problems.push({
           severity: 'error',
           code: 'JOB_NOT_FOUND',
@@ -124,7 +126,7 @@ export function loadProjectJobs(config: ProjectConfig): { namespace: string; loa
 export function checkLoadedJob(loaded: LoadedJob, namespace: string, ctx: JobContext): JobReport {
   const problems = [...loaded.problems];
   const report: JobReport = {
-    name: loaded.spec?.name ?? relative(process.cwd(), loaded.dir),
+    name: loaded.spec?.name ?? loaded.name ?? relative(process.cwd(), loaded.dir),
     namespace,
     dir: loaded.dir,
     file: loaded.file,
@@ -136,9 +138,11 @@ export function checkLoadedJob(loaded: LoadedJob, namespace: string, ctx: JobCon
   report.spec = spec;
   if (loaded.raw) report.raw = loaded.raw;
 
+  const legacy = readLegacyStageTypes(spec.hooks, ctx.plugins);
+  spec.hooks = legacy.hooks;
   const graph = buildRunGraph({ task: spec.task, hooks: spec.hooks, plugins: ctx.plugins, rules: ctx.rules });
   report.nodes = graph.nodes;
-  for (const issue of graph.issues) {
+  for (const issue of [...legacy.issues, ...graph.issues]) {
     let path: PathSegment[] = [];
     if (issue.task) path = ['task', 'name'];
     else if (issue.hookIndex !== undefined)
@@ -223,20 +227,6 @@ export function suggest(name: string, known: readonly string[]): string {
   return known.length
     ? `known jobs: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''}`
     : 'the project has no jobs';
-}
-
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
 }
 
 /** The deploy payload of one namespace: each valid job's fields after inheritance, plus its assets. */

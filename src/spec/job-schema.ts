@@ -53,10 +53,12 @@ export const jobFileSchema = z.strictObject({
   schedule: z
     .strictObject({
       start_date: date.optional(),
-      end_date: date.optional(),
+      // Upstream treats an empty end_date as no end date.
+      end_date: z.union([date, z.literal('')], { error: 'must be a date written YYYY-MM-DD' }).optional(),
       interval: z.string().optional(),
     })
     .optional(),
+  // `behavior:` left empty is null in YAML; upstream reads it as absent.
   behavior: z
     .strictObject({
       depends_on_past: z.boolean().optional(),
@@ -88,6 +90,7 @@ export const jobFileSchema = z.strictObject({
         )
         .optional(),
     })
+    .nullable()
     .optional(),
   task: z
     .strictObject({

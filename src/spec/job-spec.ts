@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { CronExpressionParser } from 'cron-parser';
+import { cronProblem } from '../core/cron.js';
 import { splitDependsOn } from '../core/hook-rules.js';
 import type { HookSpec, JobSpec } from '../core/job.js';
 import { HOOK_STAGES, type HookStage } from '../core/plugin.js';
@@ -24,6 +24,11 @@ type Raw = Record<string, unknown>;
 export interface LoadedJob {
   dir: string;
   file: string;
+  /**
+   * The job's `name` as written in its job.yaml, when it can be read even though the file has
+   * problems (so a broken job is reported by its name, not its folder).
+   */
+  name?: string;
   /** Present when the spec is complete and well-formed (semantic checks may still fail). */
   spec?: JobSpec;
   /** The job.yaml fields after inheritance, as plain data (what a deploy sends). */
@@ -113,10 +118,16 @@ export function loadJob(dir: string, root: string, scan: JobScan = newJobScan())
     text = readFileSync(file, 'utf8');
   } catch (e) {
     problems.push({ severity: 'error', code: 'FILE_UNREADABLE', message: ioMessage(e), file });
-    return finish({ dir, file, problems, sources, hookOrigins: [] });
+    return finishJob({ dir, file, problems, sources, hookOrigins: [] });
   }
   const own = parseYaml(text, file);
   sources.push(own);
+  const name = writtenName(own.value, text);
+  const finish = (p: Parameters<typeof finishJob>[0]) => {
+    const job = finishJob(p);
+    if (name !== undefined) job.name = name;
+    return job;
+  };
   // Parents, nearest first: the job folder itself, then each ancestor up to the namespace root.
   for (let d = dir; ; d = dirname(d)) {
     const parent = readParent(d, scan);
@@ -145,7 +156,7 @@ export function loadJob(dir: string, root: string, scan: JobScan = newJobScan())
   let merged: Raw = {};
   let hookOrigins: HookOrigin[] = [];
   sources.forEach((s, si) => {
-    const r = mergeJob(merged, (s.value ?? {}) as Raw, hookOrigins, si);
+    const r = mergeJob(merged, withoutEmptyValues((s.value ?? {}) as Raw), hookOrigins, si);
     merged = r.merged;
     hookOrigins = r.hookOrigins;
   });
@@ -155,6 +166,15 @@ export function loadJob(dir: string, root: string, scan: JobScan = newJobScan())
   if (hasErrors(problems)) return job;
 
   return completeJob(job, merged, () => (scan.noAssets.has(dir) ? {} : readAssets(dir, problems)));
+}
+
+const NAME_LINE = /^name:[ \t]*["']?([A-Za-z0-9][A-Za-z0-9_.-]*)["']?[ \t]*(?:#.*)?$/m;
+
+/** The top-level `name` of a job file: from the parsed mapping, else (syntax error) from its line. */
+function writtenName(value: unknown, text: string): string | undefined {
+  if (isObj(value)) return typeof value.name === 'string' && value.name ? value.name : undefined;
+  if (value !== undefined) return undefined;
+  return NAME_LINE.exec(text)?.[1];
 }
 
 /** Required fields, then the spec itself and its semantic checks. */
@@ -237,7 +257,23 @@ export function loadJobValue(value: unknown, basePath: PathSegment[]): LoadedJob
     }),
   );
   if (hasErrors(problems)) return job;
-  return completeJob(job, raw, () => assets);
+  return completeJob(job, withoutEmptyValues(raw), () => assets);
+}
+
+/**
+ * Upstream reads `behavior:` left empty (null) and `schedule.end_date: ""` as absent: drop them
+ * before merging, so a parent's value shows through and nothing downstream sees the empty form.
+ */
+function withoutEmptyValues(v: Raw): Raw {
+  const emptyEnd = isObj(v.schedule) && v.schedule.end_date === '';
+  if (!emptyEnd && v.behavior !== null) return v;
+  const out: Raw = { ...v };
+  if (out.behavior === null) delete out.behavior;
+  if (emptyEnd) {
+    const { end_date: _, ...schedule } = v.schedule as Raw;
+    out.schedule = schedule;
+  }
+  return out;
 }
 
 /** Shape problems per file; a this.yaml shared by thousands of jobs is checked once per mode. */
@@ -261,7 +297,7 @@ interface HookOrigin {
   index: number;
 }
 
-function finish(p: {
+function finishJob(p: {
   dir: string;
   file: string;
   problems: Problem[];
@@ -504,15 +540,9 @@ function semanticChecks(spec: JobSpec, job: LoadedJob): Problem[] {
     const error = cronError(interval);
     if (error) {
       out.push(
-        job.problem(
-          ['schedule', 'interval'],
-          'error',
-          'JOB_INVALID',
-          `interval "${interval}" is not a cron expression: ${error}`,
-          {
-            hint: 'use five cron fields such as "0 2 * * *", or @hourly, @daily, @weekly, @monthly, @yearly',
-          },
-        ),
+        job.problem(['schedule', 'interval'], 'error', 'JOB_INVALID', `interval "${interval}": ${error}`, {
+          hint: 'five cron fields such as "0 2 * * *" (minute hour day-of-month month day-of-week), or @hourly, @daily, @weekly, @monthly, @yearly; leave it empty to run only when triggered',
+        }),
       );
     }
   }
@@ -558,16 +588,7 @@ function semanticChecks(spec: JobSpec, job: LoadedJob): Problem[] {
 const cronChecked = new Map<string, string | undefined>();
 /** Why a schedule interval is not valid, if it is not; projects reuse a few intervals, so cache. */
 function cronError(interval: string): string | undefined {
-  if (interval === '@once') return undefined;
-  if (!cronChecked.has(interval)) {
-    let error: string | undefined;
-    try {
-      CronExpressionParser.parse(interval);
-    } catch (e) {
-      error = (e as Error).message;
-    }
-    cronChecked.set(interval, error);
-  }
+  if (!cronChecked.has(interval)) cronChecked.set(interval, cronProblem(interval));
   return cronChecked.get(interval);
 }
 

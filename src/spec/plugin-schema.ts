@@ -128,10 +128,14 @@ export const pluginV1Schema = z.strictObject({
   pluginmods: z.array(z.string()).optional(),
   pluginversion: z.union([z.string().min(1), z.number()], { error: 'must be a non-empty version string' }),
   image: z.string().min(1),
-  entrypoint: z.union([entrypointSchema, z.string().min(1)], {
-    error: 'must be a mapping with shell and script',
-  }),
-  hooktype: z.enum(['pre', 'post', 'fail']).optional(),
+  // Releases before 0.7 had no entrypoint: the image's own is meant (warned about, see plugin-spec).
+  entrypoint: z
+    .union([entrypointSchema, z.string().min(1)], {
+      error: 'must be a mapping with shell and script',
+    })
+    .optional(),
+  // Upstream never checks hooktype, and task plugins often carry `hooktype: ""`.
+  hooktype: z.enum(['pre', 'post', 'fail', '']).optional(),
   dependson: z.array(z.string()).optional(),
   questions: z.array(questionSchema({ promptRequired: false })).optional(),
   defaultconfig: z.array(nameValue).optional(),

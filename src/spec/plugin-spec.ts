@@ -91,6 +91,18 @@ function loadPluginValue(src: YamlSource): PluginLoadResult {
         );
       }
     }
+    if (dialect === 'v1' && (obj.entrypoint === undefined || obj.entrypoint === null)) {
+      problems.push(
+        problemAt(
+          src,
+          ['image'],
+          'warning',
+          'PLUGIN_ENTRYPOINT_MISSING',
+          "no entrypoint: the image's own entrypoint will be used, so only a container executor can run this plugin (the process executor refuses it)",
+          { key: true, hint: 'add entrypoint: {shell: /bin/sh, script: "..."}' },
+        ),
+      );
+    }
     if (typeof obj.entrypoint === 'string') {
       problems.push(
         problemAt(
@@ -161,10 +173,12 @@ function normalise(obj: Raw, dialect: Dialect): Plugin {
 function normaliseV1(obj: Raw): Plugin {
   const { image, tag } = splitImage(str(obj.image));
   const ep = obj.entrypoint;
-  const entrypoint: Entrypoint =
-    typeof ep === 'string'
-      ? { shell: '/bin/sh', script: ep }
-      : { shell: str((ep as Raw).shell) || '/bin/sh', script: joinV1Script(str((ep as Raw).script)) };
+  const entrypoint: Entrypoint | undefined =
+    ep === undefined || ep === null
+      ? undefined
+      : typeof ep === 'string'
+        ? { shell: '/bin/sh', script: ep }
+        : { shell: str((ep as Raw).shell) || '/bin/sh', script: joinV1Script(str((ep as Raw).script)) };
   const mods = ((obj.pluginmods as string[] | undefined) ?? []).some(
     (m) => m.replace(/[_-]/g, '').toLowerCase() === 'dependencyresolver',
   )
@@ -175,7 +189,7 @@ function normaliseV1(obj: Raw): Plugin {
     description: str(obj.description),
     dialect: 'v1',
     version: str(obj.pluginversion),
-    versions: { default: { image, tag, entrypoint } },
+    versions: { default: entrypoint ? { image, tag, entrypoint } : { image, tag } },
     questions: ((obj.questions as Raw[] | undefined) ?? []).map(normaliseQuestion),
     configs: [],
     defaultConfig: nameValueMap(obj.defaultconfig),
@@ -213,11 +227,12 @@ function normaliseVersions(raw: Raw): Record<string, PluginVersion> {
   const def = raw.default as Raw;
   const defEp = def.entrypoint as Raw;
   const defShell = str(defEp.shell) || '/bin/sh';
+  const defScript = str(defEp.script);
   const out: Record<string, PluginVersion> = {
     default: {
       image: str(def.image),
       tag: str(def.tag),
-      entrypoint: { shell: defShell, script: str(defEp.script) },
+      entrypoint: { shell: defShell, script: defScript },
     },
   };
   for (const [name, v] of Object.entries(raw)) {
@@ -229,7 +244,7 @@ function normaliseVersions(raw: Raw): Record<string, PluginVersion> {
       tag: str(ver.tag) || out.default!.tag,
       entrypoint: {
         shell: str(ep.shell) || defShell,
-        script: str(ep.script) || out.default!.entrypoint.script,
+        script: str(ep.script) || defScript,
       },
     };
   }

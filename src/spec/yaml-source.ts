@@ -102,7 +102,16 @@ export function parseYamlPrecise(text: string, file: string): YamlSource {
       column: pos.col,
     });
   };
-  for (const e of doc.errors) push('error', e);
+  // After the first syntax error the parser is guessing, and what follows is mostly noise caused by
+  // it: report the first one only, saying how many more there were.
+  const [firstError] = doc.errors;
+  if (firstError) {
+    push('error', firstError);
+    const more = doc.errors.length - 1;
+    if (more > 0)
+      problems[problems.length - 1]!.hint =
+        `fix this first: the parser reported ${more} more error${more === 1 ? '' : 's'} that may follow from it`;
+  }
   for (const w of doc.warnings) push('warning', w);
   let value: unknown;
   if (doc.errors.length === 0) {

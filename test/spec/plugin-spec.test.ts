@@ -48,7 +48,9 @@ describe('upstream fixtures', () => {
       errorsOf(schemaInvalid.problems)
         .map((p) => p.path)
         .sort(),
-    ).toEqual(['entrypoint', 'image', 'pluginversion']);
+    ).toEqual(['image', 'pluginversion']);
+    // Releases before 0.7 had no entrypoint: a warning, not an error (see upstream-compat.test.ts).
+    expect(warningsOf(schemaInvalid.problems).map((p) => p.code)).toContain('PLUGIN_ENTRYPOINT_MISSING');
   });
 
   it('accepts a plain-string entrypoint as the script, with a deprecation warning', () => {
@@ -99,7 +101,7 @@ describe('upstream fixtures', () => {
   it('keeps v2 multi-line scripts as one script and resolves version fallbacks', () => {
     const r = fixture('goto-optimus/plugin_tests_sample_plugin_with_parser_and_destination_template.yaml');
     const p = r.plugin!;
-    expect(p.versions.default!.entrypoint.script).toBe('sleep 100\nsleep 150');
+    expect(p.versions.default!.entrypoint!.script).toBe('sleep 100\nsleep 150');
     expect(p.versions['3.6']).toEqual({
       image: 'docker.io/goto/optimus-task-bq2bq-executor',
       tag: 'v0.3.5',
@@ -154,7 +156,7 @@ mods: [dependency_resolver]
       mods: ['dependency_resolver'],
       hints: { stage: 'pre' },
     });
-    expect(r.plugin!.versions.default!.entrypoint.shell).toBe('/bin/sh');
+    expect(r.plugin!.versions.default!.entrypoint!.shell).toBe('/bin/sh');
   });
 
   it('rejects unknown keys in v3 but only warns in v1 and v2', () => {

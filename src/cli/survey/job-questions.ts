@@ -1,7 +1,7 @@
 /** Built-in questions of `job create` and `job addhook`: names, dates, cron, windows, stages. */
 import { existsSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { CronExpressionParser } from 'cron-parser';
+import { cronProblem } from '../../core/cron.js';
 import { HOOK_STAGES } from '../../core/plugin.js';
 import { JOB_FILE } from '../../spec/job-spec.js';
 import type { Choice } from './prompter.js';
@@ -46,14 +46,9 @@ export function startDateProblem(v: string): string | undefined {
   return undefined;
 }
 
+/** The same rule and words as job validation (core/cron.ts). */
 export function intervalProblem(v: string): string | undefined {
-  if (v === '@once') return undefined;
-  try {
-    CronExpressionParser.parse(v);
-    return undefined;
-  } catch (e) {
-    return `not a cron expression: ${(e as Error).message}`;
-  }
+  return cronProblem(v);
 }
 
 /** The local calendar date, as a person at the terminal reads "today". */
