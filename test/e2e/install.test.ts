@@ -1,6 +1,6 @@
 /** The installer through the built CLI (`npm test` builds dist/ first). */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -67,7 +67,7 @@ describe('optimus plugin install (CLI)', () => {
     const json = JSON.parse((await cli(['plugin', 'install', '--json'], dir)).stdout);
     expect(json).toMatchObject({
       ok: true,
-      upToDate: true,
+      up_to_date: true,
       plugins: [{ name: 'cli-a', status: 'unchanged' }],
     });
     expect(server.total()).toBe(before);
@@ -87,7 +87,7 @@ describe('optimus plugin install (CLI)', () => {
     const again = JSON.parse((await cli(['plugin', 'install', '--json'], dir)).stdout);
     expect(again).toMatchObject({
       ok: true,
-      upToDate: true,
+      up_to_date: true,
       plugins: [{ name: 'cli-fast', status: 'unchanged' }],
     });
     // Same install_location, an invalid entry: the record no longer matches, the validator reports it.
@@ -95,6 +95,39 @@ describe('optimus plugin install (CLI)', () => {
     const changed = await cli(['plugin', 'install'], dir);
     expect(changed.status).toBe(1);
     expect(changed.stderr).toContain('unknown provider "ghost"');
+  });
+
+  it('says "installed" on a fresh clone with a committed lock, without warnings', async () => {
+    const list: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      server.routes.set(`/clone/p${i}.yaml`, { body: specYaml(`clone-${i}`) });
+      list.push(`  - {name: clone-${i}, url: ${server.url}/clone/p${i}.yaml}`);
+    }
+    const dir = tempDir();
+    writeConfig(dir, `list:\n${list.join('\n')}`);
+    expect((await cli(['plugin', 'install'], dir)).status).toBe(0);
+    rmSync(join(dir, '.plugins'), { recursive: true });
+    const fresh = await cli(['plugin', 'install', '--concurrency', '12'], dir);
+    expect(fresh.status).toBe(0);
+    expect(fresh.stdout).toContain('12 installed, 0 updated, 0 unchanged, 0 failed');
+    expect(fresh.stderr).toBe('');
+  });
+
+  it('leaves nothing in install_location or the temp folder when an install fails', async () => {
+    server.routes.set('/cli/dup.tgz', {
+      body: tarGz([
+        { path: 'p', data: binaryPlugin('p'), mode: 0o755 },
+        { path: './p', data: binaryPlugin('p', '6.6.6'), mode: 0o755 },
+      ]),
+    });
+    const dir = tempDir();
+    const tmp = tempDir();
+    writeConfig(dir, `list:\n  - {name: p, url: ${server.url}/cli/dup.tgz}`);
+    const r = await cli(['plugin', 'install'], dir, { TMPDIR: tmp });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('holds "p" more than once [PLUGIN_ARCHIVE_DUPLICATE]');
+    expect(readdirSync(dir)).toEqual(['optimus.yaml']);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it('exits 1 when a plugin fails and 2 on bad usage', async () => {
@@ -148,7 +181,7 @@ describe('optimus plugin install (CLI)', () => {
     ]);
     expect((await cli(['plugin', 'diff', '--exit-code'], dir)).status).toBe(1);
     const clean = JSON.parse((await cli(['plugin', 'clean', '--json'], dir)).stdout);
-    expect(clean).toMatchObject({ removed: ['optimus-plugin-gone.yaml'], lockPruned: ['gone'] });
+    expect(clean).toMatchObject({ removed: ['optimus-plugin-gone.yaml'], lock_pruned: ['gone'] });
     expect(existsSync(join(dir, '.plugins', 'optimus-plugin-keep.yaml'))).toBe(true);
     expect((await cli(['plugin', 'diff', '--exit-code'], dir)).status).toBe(0);
   });
@@ -166,7 +199,7 @@ describe('optimus plugin install (CLI)', () => {
     await cli(['plugin', 'install'], dir);
     const out = JSON.parse((await cli(['plugin', 'available', '--json'], dir)).stdout);
     expect(out.providers[0].artifacts).toEqual([
-      { ref: 'ia.yaml', name: 'ia', version: '1.0.0', installedAs: 'ia' },
+      { ref: 'ia.yaml', name: 'ia', version: '1.0.0', installed_as: 'ia' },
       { ref: 'ib.yaml', name: 'ib' },
     ]);
     expect((await cli(['plugin', 'available', 'nowhere'], dir)).status).toBe(2);
@@ -218,6 +251,6 @@ describe('optimus plugin install (CLI)', () => {
     const again = await cli(['plugin', 'install', '--json'], dir);
     expect(JSON.parse(again.stdout).plugins[0]).toMatchObject({ status: 'updated', version: '2.0.0' });
     expect(handshakeName(exe)).toBe('killme@2.0.0');
-    writeFileSync(join(dir, 'touched'), '');
+    expect(readdirSync(join(dir, '.plugins')).filter((n) => n.startsWith('.optimus-tmp-'))).toEqual([]);
   });
 });

@@ -1,16 +1,24 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { ArtifactSink, detectFormat, extractArchive } from '../../src/plugins/install/archive.js';
+import {
+  ArtifactSink,
+  detectFormat,
+  extractArchive,
+  isExecutableHead,
+  listFiles,
+  readHead,
+} from '../../src/plugins/install/archive.js';
 import { loadPluginsConfig } from '../../src/plugins/install/config.js';
 import { installPlugins } from '../../src/plugins/install/installer.js';
 import {
   binaryPlugin,
   specYaml,
   type TarEntry,
+  tarball,
   tarGz,
   tempDir,
   writeConfig,
@@ -165,7 +173,8 @@ describe('archive contents', () => {
       code: 'PLUGIN_ARCHIVE_CONTENTS',
       message: expect.stringContaining('found 2 (one, two)'),
     });
-    expect(readdirSync(join(dir, '.plugins')).filter((n) => !n.startsWith('.'))).toEqual([]);
+    // The install location did not exist before the failed install: it does not exist after it.
+    expect(existsSync(join(dir, '.plugins'))).toBe(false);
   });
 
   it('refuses an archive without an executable and lists what it holds', async () => {
@@ -221,7 +230,7 @@ describe('archive contents', () => {
     expect(sink.fileHashes?.get('d/p')).toBe(sha256(exe));
   });
 
-  it('gives no streamed hashes when an archive holds links or a path twice', async () => {
+  it('gives no streamed hashes when an archive holds links (their files have no bytes of their own)', async () => {
     const linked = await streamInto(
       tarGz([
         { path: 'a', data: 'one' },
@@ -229,32 +238,22 @@ describe('archive contents', () => {
       ]),
     );
     expect(linked.sink.fileHashes).toBeUndefined();
-    const twice = await streamInto(
-      tarGz([
-        { path: 'a', data: 'one' },
-        { path: 'a', data: 'two' },
-      ]),
-    );
-    expect(twice.sink.fileHashes).toBeUndefined();
-    const cased = await streamInto(
-      tarGz([
-        { path: 'P', data: 'one' },
-        { path: 'p', data: 'two' },
-      ]),
-    );
-    expect(cased.sink.fileHashes).toBeUndefined();
+    expect(readFileSync(join(linked.out, 'h'), 'utf8')).toBe('one');
   });
 
-  it('locks the hash of the installed executable when an archive writes it twice', async () => {
+  it('refuses an archive that writes the executable twice, and installs nothing', async () => {
     const { dir, result } = await installArchive(
       tarGz([
         { path: 'p', data: binaryPlugin('p', '0.0.1'), mode: 0o755 },
         { path: 'p', data: binaryPlugin('p', '2.0.0'), mode: 0o755 },
       ]),
     );
-    expect(result.status).toBe('installed');
-    const lock = readFileSync(join(dir, 'plugins.lock.yaml'), 'utf8');
-    expect(lock).toContain(sha256(readFileSync(join(dir, '.plugins', 'p'))));
+    expect(result.error).toMatchObject({
+      code: 'PLUGIN_ARCHIVE_DUPLICATE',
+      message: expect.stringContaining('holds "p" more than once'),
+    });
+    expect(existsSync(join(dir, '.plugins', 'p'))).toBe(false);
+    expect(existsSync(join(dir, 'plugins.lock.yaml'))).toBe(false);
   });
 
   it('refuses a hostile archive while it downloads and cleans its temp files', async () => {
@@ -264,6 +263,400 @@ describe('archive contents', () => {
       message: expect.stringContaining('"../x"'),
     });
     expect(existsSync(join(dir, 'x'))).toBe(false);
-    expect(readdirSync(join(dir, '.plugins')).filter((n) => n.startsWith('.optimus-tmp'))).toEqual([]);
+    expect(existsSync(join(dir, '.plugins'))).toBe(false);
+  });
+});
+
+/**
+ * Hostile archives, each refused the same way whether it is unpacked from a file (extractArchive)
+ * or while it downloads (ArtifactSink). A guard that forgets to stop the extraction hangs it: the
+ * per-test timeout turns that into a failure in seconds.
+ */
+describe('hostile archives', { timeout: 5_000 }, () => {
+  const small = { maxUnpackedBytes: 10, maxEntries: 3 };
+  const tarCases: [string, TarEntry[], string, string, typeof small?][] = [
+    [
+      'a symlink that climbs out from its own folder',
+      [
+        { path: 'a/', type: 'dir' },
+        { path: 'a/link', type: 'symlink', linkpath: '../../outside' },
+      ],
+      'PLUGIN_ARCHIVE_UNSAFE',
+      'link "a/link" points outside the archive (../../outside)',
+    ],
+    [
+      'a file written through a symbolic link',
+      [
+        { path: 'sub/', type: 'dir' },
+        { path: 'd', type: 'symlink', linkpath: 'sub' },
+        { path: 'd/payload', data: 'x' },
+      ],
+      'PLUGIN_ARCHIVE_UNSAFE',
+      'entry "d/payload" is written through the symbolic link "d"',
+    ],
+    [
+      'a link that climbs out through another link',
+      [
+        { path: 'a', type: 'symlink', linkpath: '.' },
+        { path: 'b', type: 'symlink', linkpath: 'a/..' },
+      ],
+      'PLUGIN_ARCHIVE_UNSAFE',
+      'link "b" points through another link (a/..)',
+    ],
+    [
+      'a hard link to a file that is not in the archive',
+      [{ path: 'h', type: 'hardlink', linkpath: 'etc-passwd' }],
+      'PLUGIN_ARCHIVE_UNSAFE',
+      'link "h" points outside the archive or to no file before it (etc-passwd)',
+    ],
+    [
+      'an entry of an unsupported type',
+      [{ path: 'weird', type: 'dumpdir' }],
+      'PLUGIN_ARCHIVE_UNSAFE',
+      'a.tgz: entry "weird" has an unsupported type (GNUDumpDir)',
+    ],
+    [
+      'two entries of one name',
+      [
+        { path: 'p', data: 'reviewed' },
+        { path: 'p', data: 'runs' },
+      ],
+      'PLUGIN_ARCHIVE_DUPLICATE',
+      'a.tgz: holds "p" more than once',
+    ],
+    [
+      'two names that differ by a ./ prefix',
+      [
+        { path: 'p', data: 'reviewed' },
+        { path: './p', data: 'runs' },
+      ],
+      'PLUGIN_ARCHIVE_DUPLICATE',
+      'holds "p" more than once',
+    ],
+    [
+      'a directory listed twice, with and without a trailing slash',
+      [
+        { path: 'd/', type: 'dir' },
+        { path: 'd', type: 'dir' },
+      ],
+      'PLUGIN_ARCHIVE_DUPLICATE',
+      'holds "d" more than once',
+    ],
+    [
+      'two names that differ only in case',
+      [
+        { path: 'Plugin', data: 'reviewed' },
+        { path: 'plugin', data: 'runs' },
+      ],
+      'PLUGIN_ARCHIVE_DUPLICATE',
+      'holds "plugin" more than once',
+    ],
+    [
+      'two names that differ only in Unicode normalisation',
+      [
+        { path: 'caf\u00e9', data: 'reviewed' },
+        { path: 'cafe\u0301', data: 'runs' },
+      ],
+      'PLUGIN_ARCHIVE_DUPLICATE',
+      'more than once',
+    ],
+    [
+      'files that are small one by one but too large in total',
+      [
+        { path: 'a', data: '123456' },
+        { path: 'b', data: '123456' },
+      ],
+      'PLUGIN_ARCHIVE_TOO_LARGE',
+      'a.tgz: unpacks to more than 10 bytes',
+      small,
+    ],
+    [
+      'one entry more than the maximum',
+      [
+        { path: 'a', data: '1' },
+        { path: 'b', data: '2' },
+        { path: 'c', data: '3' },
+        { path: 'd', data: '4' },
+      ],
+      'PLUGIN_ARCHIVE_TOO_LARGE',
+      'a.tgz: holds more than 3 entries',
+      small,
+    ],
+  ];
+
+  for (const [what, entries, code, message, lim] of tarCases) {
+    it(`refuses a .tar.gz with ${what}, from a file and while downloading`, async () => {
+      const dir = tempDir();
+      const file = join(dir, 'a.tgz');
+      writeFileSync(file, tarGz(entries));
+      await expect(
+        extractArchive(file, 'tar.gz', join(dir, 'out'), 'a.tgz', lim ?? limits),
+      ).rejects.toMatchObject({
+        code,
+        message: expect.stringContaining(message),
+      });
+      const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), 'a.tgz', lim ?? limits);
+      await expect(pipeline(Readable.from([readFileSync(file)]), sink)).rejects.toMatchObject({
+        code,
+        message: expect.stringContaining(message),
+      });
+      expect(existsSync(join(dir, '..', 'outside'))).toBe(false);
+    });
+  }
+
+  it('accepts what stays inside: a nested link one level up, a hard link, and exactly the limits', async () => {
+    const { out, run } = await extractTar([
+      { path: 'a/', type: 'dir' },
+      { path: 'x', data: '1' },
+      { path: 'a/link', type: 'symlink', linkpath: '../x' },
+      { path: 'h', type: 'hardlink', linkpath: 'x' },
+    ]);
+    await run();
+    expect(readFileSync(join(out, 'a/link'), 'utf8')).toBe('1');
+    expect(readFileSync(join(out, 'h'), 'utf8')).toBe('1');
+    const dir = tempDir();
+    const file = join(dir, 'exact.tgz');
+    writeFileSync(
+      file,
+      tarGz([
+        { path: 'a', data: '12345' },
+        { path: 'b', data: '12' },
+        { path: 'c', data: '345' },
+      ]),
+    );
+    await extractArchive(file, 'tar.gz', join(dir, 'out'), 'exact.tgz', small);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  const zipCases: [string, ZipEntry[], string, string, typeof small?][] = [
+    [
+      'two entries of one name',
+      [
+        { path: 'p', data: 'reviewed' },
+        { path: 'p', data: 'runs' },
+      ],
+      'PLUGIN_ARCHIVE_DUPLICATE',
+      'a.zip: holds "p" more than once',
+    ],
+    [
+      'a file and a directory of one name',
+      [
+        { path: 'd/', mode: 0o40755 },
+        { path: 'd', data: 'x' },
+      ],
+      'PLUGIN_ARCHIVE_DUPLICATE',
+      'holds "d" more than once',
+    ],
+    [
+      'two names that differ only in case',
+      [
+        { path: 'README', data: 'a' },
+        { path: 'readme', data: 'b' },
+      ],
+      'PLUGIN_ARCHIVE_DUPLICATE',
+      'holds "readme" more than once',
+    ],
+    [
+      'files that are small one by one but too large in total',
+      [
+        { path: 'a', data: '123456' },
+        { path: 'b', data: '123456' },
+      ],
+      'PLUGIN_ARCHIVE_TOO_LARGE',
+      'a.zip: unpacks to more than 10 bytes',
+      small,
+    ],
+    [
+      'a FIFO',
+      [{ path: 'pipe', mode: 0o10644 }],
+      'PLUGIN_ARCHIVE_UNSAFE',
+      'entry "pipe" is a device file, FIFO or socket',
+    ],
+  ];
+
+  for (const [what, entries, code, message, lim] of zipCases) {
+    it(`refuses a .zip with ${what}`, async () => {
+      const dir = tempDir();
+      const file = join(dir, 'a.zip');
+      writeFileSync(file, zipFile(entries));
+      await expect(
+        extractArchive(file, 'zip', join(dir, 'out'), 'a.zip', lim ?? limits),
+      ).rejects.toMatchObject({
+        code,
+        message: expect.stringContaining(message),
+      });
+    });
+  }
+
+  it('unpacks a .zip of exactly the limits, keeping the executable bit', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'exact.zip');
+    writeFileSync(
+      file,
+      zipFile([
+        { path: 'bin/', mode: 0o40755 },
+        { path: 'bin/run', data: '#!/bin/sh\n', mode: 0o100755 },
+        { path: 'n', data: '' },
+      ]),
+    );
+    await extractArchive(file, 'zip', join(dir, 'out'), 'exact.zip', small);
+    expect(readFileSync(join(dir, 'out/bin/run'), 'utf8')).toBe('#!/bin/sh\n');
+    expect(statSync(join(dir, 'out/bin/run')).mode & 0o111).not.toBe(0);
+  });
+
+  it('reports a corrupt archive as invalid, naming it', async () => {
+    const dir = tempDir();
+    const good = tarGz([{ path: 'p', data: Buffer.alloc(4096, 1) }]);
+    const file = join(dir, 'cut.tgz');
+    writeFileSync(file, good.subarray(0, good.length >> 1));
+    await expect(extractArchive(file, 'tar.gz', join(dir, 'out'), 'cut.tgz', limits)).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_INVALID',
+      message: expect.stringMatching(/^cut\.tgz: cannot unpack: /),
+    });
+    writeFileSync(join(dir, 'bad.zip'), Buffer.from('PK\x03\x04 not really a zip'));
+    await expect(
+      extractArchive(join(dir, 'bad.zip'), 'zip', join(dir, 'out2'), 'bad.zip', limits),
+    ).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_INVALID',
+      message: expect.stringMatching(/^bad\.zip: /),
+    });
+  });
+});
+
+describe('what an artifact is', () => {
+  const heads: [string, Buffer, string][] = [
+    ['ELF', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2]), 'executable'],
+    ['Mach-O 32-bit', Buffer.from([0xfe, 0xed, 0xfa, 0xce, 0]), 'executable'],
+    ['Mach-O 64-bit', Buffer.from([0xfe, 0xed, 0xfa, 0xcf, 0]), 'executable'],
+    ['Mach-O 32-bit, swapped', Buffer.from([0xce, 0xfa, 0xed, 0xfe, 0]), 'executable'],
+    ['Mach-O 64-bit, swapped', Buffer.from([0xcf, 0xfa, 0xed, 0xfe, 0]), 'executable'],
+    ['Mach-O universal', Buffer.from([0xca, 0xfe, 0xba, 0xbe, 0]), 'executable'],
+    ['PE', Buffer.from('MZ\0\0'), 'executable'],
+    ['a two-byte script', Buffer.from('#!'), 'executable'],
+    ['an empty zip', Buffer.from([0x50, 0x4b, 0x05, 0x06, ...Buffer.alloc(18)]), 'zip'],
+    ['a plain tar', tarball([{ path: 'x', data: 'x' }]), 'tar'],
+    ['YAML', Buffer.from('name: x\n'), 'yaml'],
+  ];
+  for (const [what, bytes, format] of heads) {
+    it(`recognises ${what} by its bytes`, async () => {
+      const file = join(tempDir(), 'artifact');
+      writeFileSync(file, bytes);
+      expect(await detectFormat(file, 'artifact')).toBe(format);
+    });
+  }
+
+  it('takes an empty file for a spec only when its name says so, and refuses other bytes with the name', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'empty'), '');
+    expect(await detectFormat(join(dir, 'empty'), 'x/spec.yml?ref=main')).toBe('yaml');
+    await expect(detectFormat(join(dir, 'empty'), 'x/spec.bin')).rejects.toMatchObject({
+      code: 'PLUGIN_ARTIFACT_UNKNOWN',
+      message:
+        'x/spec.bin: not a plugin spec, an executable (ELF, Mach-O, PE or #! script), a .zip or a .tar.gz',
+    });
+    writeFileSync(join(dir, 'one'), 'M');
+    expect(await detectFormat(join(dir, 'one'), 'one')).toBe('yaml');
+    writeFileSync(join(dir, 'elf3'), Buffer.from([0x7f, 0x45, 0x4c]));
+    await expect(detectFormat(join(dir, 'elf3'), 'elf3')).resolves.toBe('yaml');
+    expect(isExecutableHead(Buffer.from([0x7f, 0x45, 0x4c]))).toBe(false);
+    expect(isExecutableHead(Buffer.from('#'))).toBe(false);
+    expect(isExecutableHead(Buffer.from([0xfe, 0xed, 0xfa, 0xcd]))).toBe(false);
+  });
+
+  it('reads only the first bytes of a file', async () => {
+    const file = join(tempDir(), 'big');
+    writeFileSync(file, Buffer.alloc(2000, 1));
+    expect((await readHead(file)).length).toBe(512);
+    expect((await readHead(file, 4)).length).toBe(4);
+  });
+});
+
+describe('unpacking what tools write', () => {
+  it('accepts the ./ root entry that `tar -C dir .` writes, and lists the files it unpacked', async () => {
+    const { out, run } = await extractTar([
+      { path: './', type: 'dir' },
+      { path: './bin/', type: 'dir' },
+      { path: './bin/run', data: 'x', mode: 0o755 },
+      { path: './README', data: 'read me' },
+    ]);
+    await run();
+    expect(await listFiles(out)).toEqual([
+      { path: 'bin/run', size: 1 },
+      { path: 'README', size: 7 },
+    ]);
+  });
+
+  it('refuses a root entry that is not a directory', async () => {
+    const { run } = await extractTar([{ path: '.', data: 'x' }]);
+    await expect(run()).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_UNSAFE',
+      message: 'a.tgz: entry "." is not a directory',
+    });
+  });
+
+  it('reports a file placed under another file as an archive it cannot unpack, without temp paths', async () => {
+    const { run } = await extractTar([
+      { path: 'a', data: 'x' },
+      { path: 'a/b', data: 'y' },
+    ]);
+    await expect(run()).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_INVALID',
+      message: expect.stringMatching(/^a\.tgz: cannot unpack: E[A-Z]+ while writing an entry$/),
+      hint: 'check that the artifact is a well-formed .tar.gz or .zip',
+    });
+  });
+
+  const zipRefused: [string, ZipEntry[], string][] = [
+    ['a character device', [{ path: 'c', mode: 0o20644 }], 'entry "c" is a device file, FIFO or socket'],
+    ['a block device', [{ path: 'b', mode: 0o60644 }], 'entry "b" is a device file, FIFO or socket'],
+    ['a socket', [{ path: 's', mode: 0o140644 }], 'entry "s" is a device file, FIFO or socket'],
+    ['a drive letter', [{ path: 'C:/x', data: 'x' }], 'a.zip: '],
+    [
+      'more entries than allowed, before unpacking any',
+      Array.from({ length: 51 }, (_, i) => ({ path: `f${i}`, data: 'x' })),
+      'a.zip: holds more than 50 entries',
+    ],
+  ];
+  for (const [what, entries, message] of zipRefused) {
+    it(`refuses a .zip with ${what}`, async () => {
+      const { out, run } = await extractZip(entries);
+      await expect(run()).rejects.toMatchObject({
+        code: what.startsWith('more') ? 'PLUGIN_ARCHIVE_TOO_LARGE' : 'PLUGIN_ARCHIVE_UNSAFE',
+        message: expect.stringContaining(message),
+      });
+      expect(readdirSync(out)).toEqual([]);
+    });
+  }
+
+  it('refuses a tar entry with a backslash, a NUL-free drive letter, or an empty name', async () => {
+    for (const path of ['a\\b', 'C:/x', 'c:x']) {
+      const { run } = await extractTar([{ path, data: 'x' }]);
+      await expect(run()).rejects.toMatchObject({
+        code: 'PLUGIN_ARCHIVE_UNSAFE',
+        message: `a.tgz: entry "${path}" leaves the archive (absolute path or "..")`,
+        hint: 'the archive is refused as a whole; rebuild it with plain relative paths',
+      });
+    }
+  });
+
+  it('unpacks a streamed archive that is not gzip to the artifact file, untouched', async () => {
+    const dir = tempDir();
+    const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), 'a.zip', limits);
+    const body = zipFile([{ path: 'p', data: 'x' }]);
+    await pipeline(Readable.from([body.subarray(0, 10), body.subarray(10)]), sink);
+    expect(sink.streamed).toBe('file');
+    expect(sink.fileHashes).toBeUndefined();
+    expect(readFileSync(join(dir, 'artifact'))).toEqual(body);
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+
+  it('reports a corrupt gzip stream while it downloads', async () => {
+    const dir = tempDir();
+    const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), 'a.tgz', limits);
+    const bad = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(64, 0xff)]);
+    await expect(pipeline(Readable.from([bad]), sink)).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_INVALID',
+      message: expect.stringMatching(/^a\.tgz: cannot unpack: /),
+    });
   });
 });

@@ -66,6 +66,26 @@ list:
     expect(section!.installLocation).toBe(join(dir, '.plugins'));
   });
 
+  it('reads the download limits in seconds, and leaves unset ones to the installer', () => {
+    const both = load('download: {stall_timeout_seconds: 12, deadline_seconds: 0.5}\nlist: []');
+    expect(both.problems).toEqual([]);
+    expect(both.section!.download).toEqual({ stallTimeoutMs: 12_000, deadlineMs: 500 });
+    const one = load('download: {deadline_seconds: 90}\nlist: []');
+    expect(one.section!.download).toEqual({ deadlineMs: 90_000 });
+    expect(load('list: []').section!.download).toBeUndefined();
+  });
+
+  it('refuses download limits that are not positive numbers, or unknown, with their path', () => {
+    const { problems } = load(
+      'download: {stall_timeout_seconds: 0, deadline_seconds: soon, retries: 3}\nlist: []',
+    );
+    expect(problems.map((p) => `${p.line} ${p.path} ${p.code} ${p.severity}`)).toEqual([
+      '4 plugins.download.stall_timeout_seconds PLUGINS_INVALID error',
+      '4 plugins.download.deadline_seconds PLUGINS_INVALID error',
+      '4 plugins.download.retries PLUGINS_UNKNOWN_KEY error',
+    ]);
+  });
+
   it('reports every problem with file, line, column and path', () => {
     const { problems } = load(`providers:
   - {name: web, type: ftp, url: x}

@@ -1,12 +1,45 @@
 /** Test fixtures built at run time: plugin executables, archives (well-formed and hostile), servers. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, gzipSync } from 'node:zlib';
+import { afterAll } from 'vitest';
 
+const made: string[] = [];
+
+/**
+ * A fresh directory in the system temp folder, removed when the test file is done. Its name carries
+ * the run's tag, by which leftover-temp-dirs.ts finds what a run left behind.
+ */
 export function tempDir(prefix = 'optimus-install-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const tag = process.env.OPTIMUS_TEST_TMP_TAG;
+  const dir = mkdtempSync(join(tmpdir(), tag ? `${prefix}${tag}-` : prefix));
+  made.push(dir);
+  return dir;
+}
+
+// Registered by every test file that imports these helpers (each file loads its own copy).
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Runs `fn` with the system temp folder (TMPDIR) pointed at a fresh empty directory, and returns
+ * what was left in it: whatever `fn` (and the code it calls) did not clean up. Other test files
+ * running at the same time use the real temp folder, so they cannot make this report anything.
+ */
+export async function leftInTmp(fn: () => Promise<void>): Promise<string[]> {
+  const own = tempDir('optimus-install-tmp-');
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = own;
+  try {
+    await fn();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+  return readdirSync(own);
 }
 
 export function v3Spec(name: string, version = '1.0.0'): Record<string, unknown> {
@@ -60,7 +93,7 @@ export function brokenBinary(mode: 'exit' | 'garbage'): Buffer {
 
 export interface TarEntry {
   path: string;
-  type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'chardev' | 'fifo';
+  type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'chardev' | 'fifo' | 'dumpdir';
   data?: Buffer | string;
   linkpath?: string;
   mode?: number;
@@ -74,9 +107,15 @@ export function tarball(entries: TarEntry[]): Buffer {
   for (const e of entries) {
     const data = e.data === undefined ? Buffer.alloc(0) : Buffer.from(e.data);
     const h = Buffer.alloc(512);
-    const typeflag = { file: '0', hardlink: '1', symlink: '2', chardev: '3', dir: '5', fifo: '6' }[
-      e.type ?? 'file'
-    ];
+    const typeflag = {
+      file: '0',
+      hardlink: '1',
+      symlink: '2',
+      chardev: '3',
+      dir: '5',
+      fifo: '6',
+      dumpdir: 'D',
+    }[e.type ?? 'file'];
     const size = e.size ?? (e.type === undefined || e.type === 'file' ? data.length : 0);
     h.write(e.path, 0, 100, 'utf8');
     h.write(`${(e.mode ?? (e.type === 'dir' ? 0o755 : 0o644)).toString(8).padStart(7, '0')}\0`, 100);

@@ -307,7 +307,8 @@ describe('plugin install', () => {
     await installPlugins(section, fast);
     execFileSync('rm', ['-rf', join(dir, '.plugins')]);
     const ok = await installPlugins(section, { ...fast, frozen: true });
-    expect(ok.results[0]!.status).toBe('updated');
+    // Nothing of it was on disk: for the user this is a first install, pinned by the lock.
+    expect(ok.results[0]!.status).toBe('installed');
     execFileSync('rm', ['-rf', join(dir, '.plugins')]);
     server.routes.set('/fr/a.yaml', { body: specYaml('fra', '9.9.9') });
     const bad = await installPlugins(section, { ...fast, frozen: true });
@@ -377,5 +378,70 @@ describe('plugin install', () => {
     });
     expect(wrong.results[0]!.error!.code).toBe('PLUGIN_DOWNLOAD_FAILED');
     expect(JSON.stringify(wrong)).not.toContain('wrong-token-value');
+  });
+
+  it('says "installed" on a first install from a committed lock, and "updated" only over an earlier install', async () => {
+    server.routes.set('/iu/a.yaml', { body: specYaml('iu-a') });
+    server.routes.set('/iu/b.yaml', { body: specYaml('iu-b') });
+    const { dir, section } = project(
+      `  - {name: iu-a, url: ${server.url}/iu/a.yaml}\n  - {name: iu-b, url: ${server.url}/iu/b.yaml}`,
+    );
+    await installPlugins(section, fast);
+    // A fresh clone: the lock is committed, install_location is not.
+    execFileSync('rm', ['-rf', join(dir, '.plugins')]);
+    const first = await installPlugins(section, fast);
+    expect(first.results.map((r) => r.status)).toEqual(['installed', 'installed']);
+    writeFileSync(join(dir, '.plugins', 'optimus-plugin-iu-b.yaml'), 'tampered: true\n');
+    const again = await installPlugins(section, fast);
+    expect(again.results.map((r) => r.status)).toEqual(['unchanged', 'updated']);
+    const forced = await installPlugins(section, { ...fast, force: true });
+    expect(forced.results.map((r) => r.status)).toEqual(['updated', 'updated']);
+  });
+
+  it('installs 50 plugins at once without a MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    // The first 20 answers wait for the 20th request, so at least 20 downloads overlap.
+    let waiting: (() => void)[] | undefined = [];
+    const list: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      server.routes.set(`/many/p${i}.yaml`, (_req, res) => {
+        const go = () => res.writeHead(200).end(specYaml(`many-${i}`));
+        if (!waiting) return go();
+        waiting.push(go);
+        if (waiting.length < 20) return;
+        const all = waiting;
+        waiting = undefined;
+        for (const g of all) g();
+      });
+      list.push(`  - {name: many-${i}, url: ${server.url}/many/p${i}.yaml}`);
+    }
+    const { section } = project(list.join('\n'));
+    try {
+      const report = await installPlugins(section, {
+        ...fast,
+        concurrency: 50,
+        signal: new AbortController().signal,
+      });
+      expect(report.results.filter((r) => r.status === 'installed')).toHaveLength(50);
+      // Warnings are emitted on the next tick.
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('stops every download when the run is interrupted', async () => {
+    const ac = new AbortController();
+    server.routes.set('/int/a.yaml', (_req, res) => {
+      res.writeHead(200);
+      res.write('version: 3\n', () => ac.abort());
+    });
+    const { dir, section } = project(`  - {name: int-a, url: ${server.url}/int/a.yaml}`);
+    const report = await installPlugins(section, { ...fast, signal: ac.signal });
+    expect(report.results[0]!.error).toMatchObject({ code: 'PLUGIN_INSTALL_ABORTED' });
+    expect(existsSync(join(dir, '.plugins'))).toBe(false);
   });
 });

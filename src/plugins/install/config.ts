@@ -75,6 +75,14 @@ export const pluginEntrySchema = z.strictObject({
     .optional(),
 });
 
+/** Limits on one plugin's download, in seconds (fractions allowed). */
+export const downloadSchema = z.strictObject({
+  /** No bytes for this long fails an attempt (retried for http). */
+  stall_timeout_seconds: z.number().positive().optional(),
+  /** The whole download of one plugin, retries included: a server trickling bytes cannot hold an install. */
+  deadline_seconds: z.number().positive().optional(),
+});
+
 /** Aliases: the proposal's literal shapes. */
 const providerAliasSchema = z.union([
   z.strictObject({ http: z.record(z.string(), z.unknown()) }),
@@ -96,6 +104,7 @@ export const pluginsSectionSchema = z.looseObject({
     .nullable()
     .optional(),
   dependencies: z.array(z.string()).optional(),
+  download: downloadSchema.nullable().optional(),
 });
 
 export type HttpProviderConfig = z.infer<typeof httpProviderSchema>;
@@ -138,12 +147,14 @@ export interface PluginsSection {
   installLocation: string;
   providers: ProviderConfig[];
   list: PluginEntry[];
+  /** Set keys only; the installer's defaults apply to the rest (optional: older state files lack it). */
+  download?: { stallTimeoutMs?: number; deadlineMs?: number };
 }
 
 export { LOCK_FILE_NAME } from './lock-name.js';
 
 const PROVIDER_TYPES = ['http', 'file', 's3', 'gcs'] as const;
-const ALLOWED_SECTION_KEYS = new Set(['install_location', 'providers', 'list', 'dependencies']);
+const ALLOWED_SECTION_KEYS = new Set(['install_location', 'providers', 'list', 'dependencies', 'download']);
 
 type Src = Pick<YamlSource, 'file' | 'locate'>;
 
@@ -178,7 +189,7 @@ export function parsePluginsSection(
       problems.push(
         problemAt(src, [...basePath, key], 'warning', 'PLUGINS_UNKNOWN_KEY', `unknown key "${key}"`, {
           key: true,
-          hint: 'the plugins section holds install_location, providers, list and dependencies',
+          hint: 'the plugins section holds install_location, providers, list, download and dependencies',
         }),
       );
     }
@@ -197,6 +208,22 @@ export function parsePluginsSection(
       );
     } else {
       section.installLocation = isAbsolute(loc) ? loc : resolve(configDir, loc);
+    }
+  }
+
+  if (obj.download !== undefined && obj.download !== null) {
+    const found = shapeProblems(downloadSchema, obj.download, src, {
+      unknownKeys: 'error',
+      codePrefix: 'PLUGINS',
+      basePath: [...basePath, 'download'],
+    });
+    problems.push(...found);
+    if (!hasErrors(found)) {
+      const d = downloadSchema.parse(obj.download);
+      section.download = {};
+      if (d.stall_timeout_seconds !== undefined)
+        section.download.stallTimeoutMs = d.stall_timeout_seconds * 1000;
+      if (d.deadline_seconds !== undefined) section.download.deadlineMs = d.deadline_seconds * 1000;
     }
   }
 

@@ -56,10 +56,11 @@ export async function readLock(file: string): Promise<LockFile | undefined> {
       hint: 'restore it from git, or delete it and run `optimus plugin install` to write a new one',
     });
   };
+  // Stryker disable next-line ConditionalExpression: problems come only from a failed parse, all errors.
   const syntax = src.problems.find((p) => p.severity === 'error');
   if (syntax) bad(`line ${syntax.line ?? '?'}: ${syntax.message}`);
   const v = src.value as { lock_version?: unknown; plugins?: unknown } | null;
-  if (!v || typeof v !== 'object') return bad('expected a mapping');
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return bad('expected a mapping');
   if (v.lock_version !== LOCK_VERSION) bad(`unsupported lock_version ${JSON.stringify(v.lock_version)}`);
   if (!Array.isArray(v.plugins)) return bad('"plugins" must be a list');
   const plugins: LockEntry[] = [];
@@ -72,6 +73,7 @@ export async function readLock(file: string): Promise<LockFile | undefined> {
     };
     const kind = str('kind');
     if (kind !== 'yaml' && kind !== 'binary') bad(`plugins[${i}].kind must be yaml or binary`);
+    // Stryker disable next-line OptionalChaining: a null plugin was refused by str('kind') above.
     const files = Array.isArray(r?.files)
       ? (r.files as Record<string, unknown>[])
       : bad(`plugins[${i}].files must be a list`);
@@ -101,6 +103,7 @@ async function parseLockYaml(
   file: string,
 ): Promise<{ value: unknown; problems: { severity: string; line?: number; message: string }[] }> {
   try {
+    // Stryker disable next-line ArrayDeclaration: a problem without a severity is no error; equivalent.
     return { value: jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file }), problems: [] };
   } catch {
     const { parseYaml } = await import('../../spec/yaml-source.js');
@@ -147,11 +150,14 @@ export async function writeLock(file: string, lock: LockFile): Promise<void> {
 
 /** Code-point order: the same on every machine and locale. */
 function cmp(a: string, b: string): number {
+  // Names (and paths) in a lock are unique, so `<=`/`>=` order alike, and sort only asks `< 0`.
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent, as said above.
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
+  // Stryker disable next-line ObjectLiteral,ArithmeticOperator: the read size changes speed, not the hash.
   for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }))
     hash.update(chunk as Buffer);
   return hash.digest('hex');

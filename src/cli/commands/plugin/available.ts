@@ -27,7 +27,15 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   const offers = await available(loaded.section, args);
   const ok = offers.every((o) => !o.error);
   if (opts.json) {
-    printJson({ ok, providers: offers });
+    printJson({
+      ok,
+      providers: offers.map(({ artifacts, ...o }) => ({
+        ...o,
+        artifacts: artifacts.map(({ installedAs, ...a }) =>
+          installedAs ? { ...a, installed_as: installedAs } : a,
+        ),
+      })),
+    });
     return ok ? EXIT_OK : EXIT_PROBLEMS;
   }
   if (!offers.length) process.stdout.write('no providers configured\n');

@@ -11,7 +11,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
   const { removed, lockPruned } = await clean(loaded.section, { dryRun });
   const where = relativeTo(loaded.section.installLocation, process.cwd());
   if (opts.json) {
-    printJson({ ok: true, dryRun, installLocation: where, removed, lockPruned });
+    printJson({ ok: true, dry_run: dryRun, install_location: where, removed, lock_pruned: lockPruned });
     return EXIT_OK;
   }
   const verb = dryRun ? 'would remove' : 'removed';

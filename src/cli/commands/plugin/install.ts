@@ -44,10 +44,10 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     if (json) {
       printJson({
         ok: report.ok,
-        installLocation: relativeTo(report.installLocation, process.cwd()),
-        lockFile: relativeTo(report.lockFile, process.cwd()),
-        lockWritten: report.lockWritten,
-        upToDate: !report.fetched,
+        install_location: relativeTo(report.installLocation, process.cwd()),
+        lock_file: relativeTo(report.lockFile, process.cwd()),
+        lock_written: report.lockWritten,
+        up_to_date: !report.fetched,
         plugins: report.results,
       });
       return report.ok ? EXIT_OK : EXIT_PROBLEMS;

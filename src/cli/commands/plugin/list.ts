@@ -22,12 +22,12 @@ export async function run({ opts }: CommandContext): Promise<number> {
         : v.disk === 'missing'
           ? 'missing'
           : 'modified',
-    inConfig: v.inConfig,
-    ...(v.changedFiles.length ? { changedFiles: v.changedFiles } : {}),
+    in_config: v.inConfig,
+    ...(v.changedFiles.length ? { changed_files: v.changedFiles } : {}),
   }));
   const ok = rows.every((r) => r.state === 'verified');
   if (opts.json) {
-    printJson({ ok, lockFile: relativeTo(lockFile, process.cwd()), plugins: rows });
+    printJson({ ok, lock_file: relativeTo(lockFile, process.cwd()), plugins: rows });
     return ok ? EXIT_OK : EXIT_PROBLEMS;
   }
   if (!rows.length) {

@@ -14,6 +14,7 @@ import {
   type AvailableArtifact,
   type FetchOptions,
   type FetchResult,
+  formatSeconds,
   saveStream,
 } from './provider.js';
 
@@ -30,14 +31,23 @@ export interface HttpProviderOptions {
 }
 
 const MAX_REDIRECTS = 5;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** An attempt that may succeed if repeated (5xx, timeout, reset). */
-class RetryableError extends Error {}
+/** An attempt that may succeed if repeated (5xx, timeout, reset); `code` is what it fails with at last. */
+class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly code = 'PLUGIN_DOWNLOAD_FAILED',
+  ) {
+    super(message);
+  }
+}
+
+const STALLED = 'PLUGIN_DOWNLOAD_STALLED';
 
 const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 export function createHttpProvider(opts: HttpProviderOptions): ArtifactProvider {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
   const retries = opts.retries ?? 3;
   const backoffMs = opts.backoffMs ?? 250;
 
@@ -60,11 +70,12 @@ export function createHttpProvider(opts: HttpProviderOptions): ArtifactProvider 
       } catch (e) {
         if (!(e instanceof RetryableError) || i >= retries || signal?.aborted) {
           if (e instanceof RetryableError) {
-            throw new OptimusError(
-              'PLUGIN_DOWNLOAD_FAILED',
-              `${what}: ${e.message} (after ${i + 1} attempts)`,
-              { category: 'io' },
-            );
+            throw new OptimusError(e.code, `${what}: ${e.message} (after ${i + 1} attempts)`, {
+              category: 'io',
+              ...(e.code === STALLED
+                ? { hint: 'check the server; on a slow link raise plugins.download.stall_timeout_seconds' }
+                : {}),
+            });
           }
           throw e;
         }
@@ -78,6 +89,9 @@ export function createHttpProvider(opts: HttpProviderOptions): ArtifactProvider 
     url: URL,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
+    timeoutMs: number,
+    /** Whether the body's idle time is watched by the caller (which knows when it holds the stream back). */
+    callerWatchesBody = false,
     hops = 0,
   ): Promise<IncomingMessage> {
     return new Promise((resolvePromise, reject) => {
@@ -112,11 +126,18 @@ export function createHttpProvider(opts: HttpProviderOptions): ArtifactProvider 
             const next = new URL(res.headers.location, url);
             // Never hand credentials to another host.
             const nextHeaders = next.host === url.host ? headers : withoutCredentials(headers);
-            get(next, nextHeaders, signal, hops + 1).then(resolvePromise, reject);
+            get(next, nextHeaders, signal, timeoutMs, callerWatchesBody, hops + 1).then(
+              resolvePromise,
+              reject,
+            );
             return;
           }
           if (status >= 200 && status < 300) {
-            res.setTimeout(timeoutMs, () => res.destroy(new RetryableError(`no data for ${timeoutMs} ms`)));
+            if (callerWatchesBody) req.setTimeout(0);
+            else
+              res.setTimeout(timeoutMs, () =>
+                res.destroy(new RetryableError(`no data for ${formatSeconds(timeoutMs)}`, STALLED)),
+              );
             resolvePromise(res);
             return;
           }
@@ -132,7 +153,9 @@ export function createHttpProvider(opts: HttpProviderOptions): ArtifactProvider 
             );
         },
       );
-      req.setTimeout(timeoutMs, () => req.destroy(new RetryableError(`no response within ${timeoutMs} ms`)));
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(new RetryableError(`no response within ${formatSeconds(timeoutMs)}`, STALLED)),
+      );
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e instanceof RetryableError || e instanceof OptimusError || e.name === 'AbortError') reject(e);
         else if (isTransient(e))
@@ -155,15 +178,17 @@ export function createHttpProvider(opts: HttpProviderOptions): ArtifactProvider 
     async fetch(ref: string, dest: string, fo: FetchOptions): Promise<FetchResult> {
       const url = resolveRef(ref);
       const what = displayUrl(url.href);
+      const timeoutMs = opts.timeoutMs ?? fo.stallMs ?? DEFAULT_TIMEOUT_MS;
       return withRetries(
         what,
         async () => {
-          const res = await get(url, headers, fo.signal);
+          const res = await get(url, headers, fo.signal, timeoutMs, true);
           const len = Number(res.headers['content-length']);
           const total = Number.isFinite(len) && res.headers['content-length'] !== undefined ? len : undefined;
           try {
             const result = await saveStream(res, dest, what, {
               ...fo,
+              stallMs: timeoutMs,
               ...(total !== undefined ? { total } : {}),
             });
             if (total !== undefined && result.bytes !== total) {
@@ -173,6 +198,9 @@ export function createHttpProvider(opts: HttpProviderOptions): ArtifactProvider 
           } catch (e) {
             res.destroy();
             const err = e as NodeJS.ErrnoException;
+            // A stall may pass on a new connection, as a timeout does.
+            if (err instanceof OptimusError && err.code === STALLED)
+              throw new RetryableError(err.message.slice(what.length + 2), STALLED);
             if (err instanceof RetryableError || err instanceof OptimusError || err.name === 'AbortError')
               throw err;
             if (isTransient(err) || err.message === 'aborted')
@@ -187,7 +215,7 @@ export function createHttpProvider(opts: HttpProviderOptions): ArtifactProvider 
       const url = resolveRef('index.yaml');
       const what = displayUrl(url.href);
       const text = await withRetries(what, async () => {
-        const res = await get(url, headers, undefined);
+        const res = await get(url, headers, undefined, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
         const chunks: Buffer[] = [];
         for await (const c of res) chunks.push(c as Buffer);
         return Buffer.concat(chunks).toString('utf8');

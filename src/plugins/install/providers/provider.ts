@@ -16,6 +16,8 @@ export interface FetchOptions {
   onProgress?: (received: number, total: number | undefined) => void;
   /** Where the bytes go instead of the `dest` file; called again for each retry. */
   sink?: () => Writable;
+  /** No bytes for this long fails the attempt with PLUGIN_DOWNLOAD_STALLED (a trickle is for the caller's deadline). */
+  stallMs?: number;
 }
 
 export interface FetchResult {
@@ -55,7 +57,23 @@ export function tooLarge(what: string, limit: number): OptimusError {
   );
 }
 
-/** Stream into `dest`, hashing and counting, and stop as soon as the size limit is passed. */
+export function stalled(what: string, ms: number): OptimusError {
+  return new OptimusError('PLUGIN_DOWNLOAD_STALLED', `${what}: no data for ${formatSeconds(ms)}`, {
+    category: 'io',
+    hint: 'check the server; on a slow link raise plugins.download.stall_timeout_seconds',
+  });
+}
+
+/** `1.5 s`, `30 s`, `10 min`: how the download limits read in messages. */
+export function formatSeconds(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${ms / 1000} s`;
+}
+
+/**
+ * Stream into `dest`, hashing and counting; stop as soon as the size limit is passed, the caller's
+ * signal is aborted, or no bytes arrived for `stallMs`.
+ */
 export async function saveStream(
   stream: Readable | AsyncIterable<Uint8Array>,
   dest: string,
@@ -65,20 +83,42 @@ export async function saveStream(
   if (opts.total !== undefined && opts.total > opts.maxBytes) throw tooLarge(what, opts.maxBytes);
   const hash = createHash('sha256');
   let bytes = 0;
-  await pipeline(
-    stream,
-    async function* (source: AsyncIterable<Uint8Array>) {
-      for await (const chunk of source) {
-        bytes += chunk.length;
-        if (bytes > opts.maxBytes) throw tooLarge(what, opts.maxBytes);
-        hash.update(chunk);
-        opts.onProgress?.(bytes, opts.total);
-        yield chunk;
-      }
-    },
-    opts.sink ? opts.sink() : createWriteStream(dest),
-    opts.signal ? { signal: opts.signal } : {},
-  );
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort);
+  if (opts.signal?.aborted) onAbort();
+  let timer: NodeJS.Timeout | undefined;
+  const watch = () => {
+    if (opts.stallMs === undefined) return;
+    timer = setTimeout(() => stop.abort(stalled(what, opts.stallMs!)), opts.stallMs);
+  };
+  watch();
+  try {
+    await pipeline(
+      stream,
+      async function* (source: AsyncIterable<Uint8Array>) {
+        for await (const chunk of source) {
+          // Only time spent waiting for the source counts: unpacking may hold the stream back.
+          clearTimeout(timer);
+          bytes += chunk.length;
+          if (bytes > opts.maxBytes) throw tooLarge(what, opts.maxBytes);
+          hash.update(chunk);
+          opts.onProgress?.(bytes, opts.total);
+          yield chunk;
+          watch();
+        }
+      },
+      opts.sink ? opts.sink() : createWriteStream(dest),
+      { signal: stop.signal },
+    );
+  } catch (e) {
+    // The reason it was stopped (a stall, the caller's deadline) says more than "aborted".
+    if (stop.signal.aborted && stop.signal.reason instanceof Error) throw stop.signal.reason;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
   return { bytes, sha256: hash.digest('hex') };
 }
 
