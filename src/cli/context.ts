@@ -3,6 +3,7 @@ import { OptimusError } from '../core/errors.js';
 import { errorsOf } from '../core/problem.js';
 import { loadProjectConfig, type ProjectConfig } from '../spec/project-config.js';
 import { type ApiClient, createApiClient } from './api-client.js';
+import { err } from './colors.js';
 import { formatProblem } from './output.js';
 
 export const DEFAULT_HOST = 'http://127.0.0.1:9100';
@@ -11,9 +12,12 @@ export const DEFAULT_HOST = 'http://127.0.0.1:9100';
 export function projectConfig(opts: Record<string, unknown>): ProjectConfig {
   const { config, problems } = loadProjectConfig(String(opts.dir ?? '.'));
   if (!config) {
-    for (const p of errorsOf(problems)) process.stderr.write(`${formatProblem(p)}\n`);
+    for (const p of errorsOf(problems)) process.stderr.write(`${formatProblem(p, process.cwd(), err)}\n`);
+    // No optimus.yaml where the user pointed is bad usage (exit 2); one that is there but wrong is a
+    // problem found in the project (exit 1), as `job validate` reports it.
+    const missing = problems.some((p) => p.code === 'PROJECT_CONFIG_MISSING');
     throw new OptimusError(problems[0]?.code ?? 'PROJECT_CONFIG_INVALID', 'optimus.yaml cannot be used', {
-      category: 'usage',
+      category: missing ? 'usage' : 'invalid',
       hint: problems[0]?.hint ?? 'fix the problems above',
     });
   }
@@ -36,12 +40,17 @@ export async function registerProject(
   client: ApiClient,
   config: ProjectConfig,
   namespaces: string[] = [],
-): Promise<{ project: unknown; namespaces: unknown[] }> {
-  const { project } = await client.post<{ project: unknown }>('/api/v1beta1/project', {
+): Promise<{ project: unknown; namespaces: unknown[]; warnings: { path?: string; message: string }[] }> {
+  const { project, warnings = [] } = await client.post<{
+    project: unknown;
+    warnings?: { path?: string; message: string }[];
+  }>('/api/v1beta1/project', {
     project: {
       name: config.project.name,
       config: config.project.config,
       plugin_dependencies: config.hookRules.map((r) => r.text),
+      // Always sent (empty without a presets file) so the server checks the presets jobs name.
+      presets: config.presetWindows ?? {},
     },
   });
   const out: unknown[] = [];
@@ -55,5 +64,5 @@ export async function registerProject(
     );
     out.push(r.namespace);
   }
-  return { project, namespaces: out };
+  return { project, namespaces: out, warnings };
 }

@@ -6,9 +6,11 @@
 import { contentHash } from '../core/canonical-json.js';
 import { OptimusError } from '../core/errors.js';
 import { parseHookRules } from '../core/hook-rules.js';
+import { assetNameProblem, quote } from '../core/names.js';
 import type { Plugin } from '../core/plugin.js';
 import { errorsOf, formatPath, type PathSegment, type Problem, warningsOf } from '../core/problem.js';
 import { secretNames } from '../core/secret-ref.js';
+import { normalisePresetName } from '../core/window.js';
 import { loadJobValue } from '../spec/job-spec.js';
 import type { DeployRecord, JobInput, Json, ProjectRecord, Store } from '../store/store.js';
 import { checkLoadedJob } from './validate-project.js';
@@ -29,10 +31,12 @@ export class DeployRejected extends OptimusError {
   readonly deployId: number;
   constructor(problems: Problem[], deployId: number, jobCount: number) {
     const errors = errorsOf(problems);
-    const jobs = new Set(errors.map((p) => /^jobs\[(\d+)\]/.exec(p.path ?? '')?.[1]).filter(Boolean)).size;
+    // Every problem of a deploy is about one job, so its path starts with jobs[i].
+    // Stryker disable next-line StringLiteral: every problem here has a path
+    const jobs = new Set(errors.map((p) => /^jobs\[\d+\]/.exec(p.path ?? '')?.[0])).size;
     super(
       'DEPLOY_INVALID',
-      `deploy rejected: ${errors.length} problem(s) in ${jobs || 'the request'}${jobs ? ` of ${jobCount} job(s)` : ''}; nothing was changed`,
+      `deploy rejected: ${errors.length} problem(s) in ${jobs} of ${jobCount} job(s); nothing was changed`,
       {
         category: 'invalid',
         hint: 'fix the listed problems (run `optimus job validate` locally) and deploy again',
@@ -66,7 +70,14 @@ export async function deployNamespace(
 
   const incoming: JobInput[] = [];
   const seen = new Map<string, number>();
-  const fingerprint = deps.validated ? validationFingerprint(plugins, req.project.pluginDependencies) : '';
+  const windowPresets = req.project.windowPresets;
+  // null: the client sent no presets, so they are not checked; none sent as {}: every preset is unknown.
+  const presetNames = windowPresets ? Object.keys(windowPresets).map(normalisePresetName) : null;
+  const presets = presetNames === null ? null : presetNames.length ? new Set(presetNames) : undefined;
+  // Stryker disable next-line StringLiteral: without a cache the fingerprint is never used
+  const fingerprint = deps.validated
+    ? validationFingerprint(plugins, req.project.pluginDependencies, windowPresets)
+    : '';
   const at = (
     i: number,
     path: PathSegment[],
@@ -82,39 +93,47 @@ export async function deployNamespace(
     ...(hint ? { hint } : {}),
   });
   req.jobs.forEach((value, i) => {
+    // A job that is not an object is refused by loadJobValue below whatever this guard decides: it
+    // only keeps such a value from being destructured.
+    // Stryker disable ConditionalExpression: see above
     const raw =
       value !== null && typeof value === 'object' && !Array.isArray(value)
         ? (value as Record<string, unknown>)
         : undefined;
+    // Stryker restore ConditionalExpression
     const { assets: rawAssets, ...rest } = raw ?? {};
+    const badAssets = assetProblems(rawAssets, i);
+    problems.push(...badAssets);
     const hash = contentHash({ spec: rest, assets: rawAssets ?? {} });
-    // Content this process already validated under the same plugins and hook rules is valid again.
+    // Content this process already validated under the same plugins, hook rules and presets is valid
+    // again (its asset names were checked above, as they are on every deploy).
     let runGraph = raw ? deps.validated?.get(fingerprint, hash) : undefined;
     let name: string;
     let configs: Record<string, string>[];
-    let failed = false;
+    // Stryker disable next-line ConditionalExpression: skipping the cache only costs time (validation gives the same answer)
     if (runGraph !== undefined) {
       name = String(rest.name);
       configs = configMaps(rest);
     } else {
-      const report = checkLoadedJob(loadJobValue(value, ['jobs', i]), req.namespace, {
+      // Refused asset names are reported once, above; the job's other problems are still found.
+      const checked = badAssets.length ? { ...raw, assets: withoutBadAssets(rawAssets) } : value;
+      const report = checkLoadedJob(loadJobValue(checked, ['jobs', i]), req.namespace, {
         plugins,
         rules,
-        presets: null,
+        presets,
       });
       problems.push(...report.problems);
       const spec = report.spec;
       if (!spec) return;
       name = spec.name;
       configs = [spec.task.config, ...spec.hooks.map((h) => h.config)];
-      failed = errorsOf(report.problems).length > 0;
       runGraph = report.nodes.map((n) => ({
         name: n.name,
         type: n.type,
         stage: n.stage,
         depends_on: n.dependsOn,
       }));
-      if (!failed) deps.validated?.set(fingerprint, hash, runGraph);
+      if (!errorsOf(report.problems).length) deps.validated?.set(fingerprint, hash, runGraph);
     }
     if (seen.has(name)) {
       problems.push(
@@ -157,7 +176,7 @@ export async function deployNamespace(
         );
       }
     }
-    if (failed) return;
+    // An invalid job left an error above, so the deploy is rejected before `incoming` is used.
     incoming.push({
       projectName,
       namespaceName: req.namespace,
@@ -198,6 +217,7 @@ export async function deployNamespace(
     }
     upsert.push(job);
   }
+  // Stryker disable next-line MethodExpression: the store lists jobs by name already; sorting keeps the record independent of that
   const deleted = [...current.keys()].filter((name) => !seen.has(name)).sort();
   const record = {
     ...base,
@@ -222,12 +242,40 @@ export async function deployNamespace(
   return { deploy, warnings };
 }
 
+/** Asset names that could escape the job's assets folder or confuse a file system, as problems. */
+function assetProblems(assets: unknown, i: number): Problem[] {
+  const out: Problem[] = [];
+  // Assets that are not a map are loadJobValue's to report. Only a map's keys are names: a string's
+  // would be one per character (a huge asset string must not become millions of keys).
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: strings and arrays only have index keys, which are valid names
+  if (assets === null || typeof assets !== 'object' || Array.isArray(assets)) return out;
+  for (const name of Object.keys(assets)) {
+    const why = assetNameProblem(name);
+    if (why)
+      out.push({
+        severity: 'error',
+        code: 'ASSET_NAME_INVALID',
+        message: `asset ${quote(name)}: ${why}`,
+        path: formatPath(['jobs', i, 'assets', name]),
+        hint: 'keep assets as files under the job folder’s assets/, named by their path inside it',
+      });
+  }
+  return out;
+}
+
+function withoutBadAssets(assets: unknown): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(assets as Record<string, unknown>).filter(([name]) => !assetNameProblem(name)),
+  );
+}
+
 /** The config maps of a job given as data (task, then hooks), as strings. */
 function configMaps(job: Record<string, unknown>): Record<string, string>[] {
   const asMap = (v: unknown) =>
     Object.fromEntries(
       Object.entries((v ?? {}) as Record<string, unknown>).map(([k, x]) => [
         k,
+        // Stryker disable next-line StringLiteral: an empty config value names no secret, nor does any placeholder
         x === null || x === undefined ? '' : String(x),
       ]),
     );
@@ -238,15 +286,16 @@ function configMaps(job: Record<string, unknown>): Record<string, string>[] {
   ];
 }
 
-/** What a job's validity depends on besides its own content: the plugin specs and the hook rules. */
+/** What a job's validity depends on besides its own content: plugin specs, hook rules, presets. */
 export function validationFingerprint(
   plugins: ReadonlyMap<string, Plugin>,
   rules: readonly string[],
+  presets: Record<string, Json> | null = null,
 ): string {
   const specs = [...plugins.values()]
     .map(({ source: _source, ...p }) => p)
     .sort((a, b) => a.name.localeCompare(b.name));
-  return contentHash({ specs, rules });
+  return contentHash({ specs, rules, presets });
 }
 
 /**

@@ -12,6 +12,7 @@ export interface SecretCipher {
 }
 
 export function createSecretCipher(appKey: string): SecretCipher {
+  // Stryker disable next-line StringLiteral: utf8 is also Buffer.from's default; it is spelled out for the reader
   const raw = Buffer.from(appKey, 'utf8');
   if (raw.length < 32) {
     throw new OptimusError('APP_KEY_INVALID', 'the app key must be at least 32 bytes', {

@@ -69,6 +69,8 @@ export interface ProjectConfig {
   hookRules: HookRule[];
   /** Window preset names (lower-cased), when `project.preset_path` is set. */
   presets?: Set<string>;
+  /** The presets file's `presets` map as written, sent to the server at project registration. */
+  presetWindows?: Record<string, { description?: string; window: Record<string, unknown> }>;
   /** The `plugins` section: install location, providers and the plugin list. */
   plugins: PluginsSection;
   source: YamlSource;
@@ -162,7 +164,10 @@ export function loadProjectConfig(dirOrFile: string): ProjectConfigResult {
   if (raw.project.preset_path) {
     config.project.presetPath = resolve(root, raw.project.preset_path);
     const presets = loadPresets(config.project.presetPath, problems);
-    if (presets) config.presets = presets;
+    if (presets) {
+      config.presetWindows = presets;
+      config.presets = new Set(Object.keys(presets).map(normalisePresetName));
+    }
   }
   return { config, problems };
 }
@@ -171,7 +176,10 @@ const presetsSchema = z.strictObject({
   presets: z.record(z.string(), z.strictObject({ description: z.string().optional(), window: windowSchema })),
 });
 
-function loadPresets(file: string, problems: Problem[]): Set<string> | undefined {
+function loadPresets(
+  file: string,
+  problems: Problem[],
+): z.infer<typeof presetsSchema>['presets'] | undefined {
   const { src, problems: read } = readYamlFile(file, {
     code: 'PRESETS_MISSING',
     what: 'cannot read window presets',
@@ -182,7 +190,7 @@ function loadPresets(file: string, problems: Problem[]): Set<string> | undefined
   const shape = shapeProblems(presetsSchema, src.value, src, { unknownKeys: 'error', codePrefix: 'PRESETS' });
   problems.push(...shape);
   if (hasErrors(shape)) return undefined;
-  return new Set(Object.keys((src.value as z.infer<typeof presetsSchema>).presets).map(normalisePresetName));
+  return (src.value as z.infer<typeof presetsSchema>).presets;
 }
 
 function stringMap(v: Record<string, unknown> | null | undefined): Record<string, string> {

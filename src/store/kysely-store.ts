@@ -33,6 +33,7 @@ const toProject = (r: Selectable<ProjectsTable>): ProjectRecord => ({
   name: r.name,
   config: r.config,
   pluginDependencies: r.plugin_dependencies,
+  windowPresets: r.window_presets ?? null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -139,11 +140,13 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
             name: p.name,
             config: JSON.stringify(p.config),
             plugin_dependencies: JSON.stringify(p.pluginDependencies),
+            window_presets: p.windowPresets ? JSON.stringify(p.windowPresets) : null,
           })
           .onConflict((oc) =>
             oc.column('name').doUpdateSet((eb) => ({
               config: eb.ref('excluded.config'),
               plugin_dependencies: eb.ref('excluded.plugin_dependencies'),
+              window_presets: eb.ref('excluded.window_presets'),
               updated_at: sql<Date>`now()`,
             })),
           )

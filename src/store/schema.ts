@@ -15,6 +15,7 @@ export interface ProjectsTable {
   name: string;
   config: JsonColumn<Record<string, string>>;
   plugin_dependencies: JsonColumn<string[]>;
+  window_presets: ColumnType<Record<string, Json> | null, string | null, string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

@@ -16,6 +16,8 @@ export interface ProjectRecord {
   config: Record<string, string>;
   /** Project-level hook ordering rules, e.g. "a >> b,c". */
   pluginDependencies: string[];
+  /** Window presets by name (the presets file's `presets`); null = none sent, presets not checked. */
+  windowPresets: Record<string, Json> | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -96,6 +98,8 @@ export interface Store {
     name: string;
     config: Record<string, string>;
     pluginDependencies: string[];
+    /** Absent or null: the client sent no presets. */
+    windowPresets?: Record<string, Json> | null;
   }): Promise<ProjectRecord>;
   getProject(name: string): Promise<ProjectRecord | undefined>;
   listProjects(): Promise<ProjectRecord[]>;

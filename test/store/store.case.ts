@@ -102,6 +102,26 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
         expect((await store.listProjects()).filter((p) => p.name === name)).toHaveLength(1);
       });
 
+      it('keeps a project’s window presets, and none (null) when registration sent none', async () => {
+        const name = `${RUN}-proj-${++seq}`;
+        const presets = { yesterday: { description: 'd', window: { size: '1d', shift_by: '-1d' } } };
+        const first = await store.upsertProject({
+          name,
+          config: {},
+          pluginDependencies: [],
+          windowPresets: presets,
+        });
+        expect(first.windowPresets).toEqual(presets);
+        expect((await store.getProject(name))!.windowPresets).toEqual(presets);
+        expect(
+          (await store.upsertProject({ name, config: {}, pluginDependencies: [], windowPresets: {} }))
+            .windowPresets,
+        ).toEqual({});
+        expect(
+          (await store.upsertProject({ name, config: {}, pluginDependencies: [] })).windowPresets,
+        ).toBeNull();
+      });
+
       it('returns undefined for a project or namespace that does not exist', async () => {
         const p = await project();
         expect(await store.getProject(`${RUN}-missing`)).toBeUndefined();

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { createValidatedJobs, deployNamespace } from '../../services/deploy.js';
 import type { DeployRecord, JobRecord, Store } from '../../store/store.js';
 import { ApiError, problemDetail } from '../errors.js';
+import { jobName, namespaceName, projectName } from '../names.js';
 import type { PluginRegistry } from '../plugin-registry.js';
 import { type AnyRoute, defineRoute } from '../route.js';
 import { requireNamespace, requireProject } from './projects.js';
 
-const nsParams = z.object({ project: z.string().min(1), namespace: z.string().min(1) });
-const jobParams = nsParams.extend({ job: z.string().min(1) });
+const nsParams = z.object({ project: projectName, namespace: namespaceName });
+const jobParams = nsParams.extend({ job: jobName });
 
 export const DEPLOY_BODY_LIMIT = 512 * 1024 * 1024;
 

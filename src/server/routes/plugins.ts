@@ -1,12 +1,22 @@
 /** Plugin listing, specs, questions and validation: what keeps the client free of plugins. */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { checkConfigs } from '../../core/configs.js';
 import { isTaskOnly, type Plugin } from '../../core/plugin.js';
-import { ApiError } from '../errors.js';
-import type { PluginRegistry } from '../plugin-registry.js';
+import { ApiError, problemDetail } from '../errors.js';
+import { describeReload, type PluginRegistry } from '../plugin-registry.js';
 import { type AnyRoute, defineRoute } from '../route.js';
 
 const nameParams = z.object({ name: z.string().min(1) });
+
+const reloadAnswer = z.object({
+  plugins: z.number().int().describe('how many plugins are served now'),
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  changed: z.array(z.string()).describe('plugins whose served spec differs from before'),
+  unchanged: z.number().int(),
+  warnings: z.array(z.object({ message: z.string() }).loose()),
+});
 
 export function pluginSummary(p: Plugin, kind: string) {
   return {
@@ -37,7 +47,9 @@ export function pluginDetail(p: Plugin, kind: string) {
 
 export function pluginRoutes(registry: PluginRegistry): AnyRoute[] {
   const find = (name: string) => {
-    const found = registry.get(name);
+    // One read of the served set: a reload in between cannot mix two sets in one answer.
+    const set = registry.current();
+    const found = set.get(name);
     if (!found) {
       throw new ApiError(
         404,
@@ -45,7 +57,7 @@ export function pluginRoutes(registry: PluginRegistry): AnyRoute[] {
         `plugin "${name}" is not installed on this server`,
         [],
         `installed: ${
-          registry
+          set
             .list()
             .map((s) => s.plugin.name)
             .join(', ') || 'none'
@@ -120,15 +132,72 @@ export function pluginRoutes(registry: PluginRegistry): AnyRoute[] {
       },
     }),
     defineRoute({
+      method: 'POST',
+      url: '/api/v1beta1/plugins/reload',
+      summary: 'Reload plugins',
+      tag: 'plugins',
+      response: reloadAnswer,
+      handler: async ({ request }) => {
+        const outcome = await registry.reload();
+        if (!outcome.ok) {
+          request.log.warn({ problems: outcome.problems }, describeReload(outcome));
+          throw new ApiError(
+            409,
+            'PLUGIN_RELOAD_REFUSED',
+            `the plugin set did not load cleanly (${outcome.problems.length} problem(s)): still serving the previous ${outcome.served} plugin(s)`,
+            outcome.problems.map(problemDetail),
+            'fix the listed plugins in the install location, then reload again',
+          );
+        }
+        request.log.info(
+          { added: outcome.added, removed: outcome.removed, changed: outcome.changed },
+          describeReload(outcome),
+        );
+        return {
+          plugins: outcome.served,
+          added: outcome.added,
+          removed: outcome.removed,
+          changed: outcome.changed,
+          unchanged: outcome.unchanged,
+          warnings: outcome.problems.map(problemDetail),
+        };
+      },
+    }),
+    defineRoute({
       method: 'GET',
       url: '/plugins',
       summary: 'Download plugin specs zip',
       tag: 'plugins',
-      handler: async ({ reply }) =>
-        reply
+      handler: async ({ request, reply }) => {
+        // The ETag is the specs' fingerprint: a client holding a copy asks with If-None-Match and
+        // gets a bodiless 304 until the served set changes, so checking for changes costs nothing.
+        const zip = registry.zip();
+        const etag = zipEtag(zip);
+        reply.header('etag', etag);
+        if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+        return reply
           .header('content-type', 'application/zip')
           .header('content-disposition', 'attachment; filename="yaml-plugins.zip"')
-          .send(Buffer.from(registry.zip())),
+          .send(Buffer.from(zip));
+      },
     }),
   ];
+}
+
+const etags = new WeakMap<Uint8Array, string>();
+function zipEtag(zip: Uint8Array): string {
+  let tag = etags.get(zip);
+  if (!tag) {
+    tag = `"${createHash('sha256').update(zip).digest('hex').slice(0, 32)}"`;
+    etags.set(zip, tag);
+  }
+  return tag;
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const v = t.trim().replace(/^W\//, '');
+    return v === '*' || v === etag;
+  });
 }

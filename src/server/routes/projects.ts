@@ -1,14 +1,28 @@
 /** Projects (with their hook ordering rules) and namespaces: register (idempotent), list, get. */
 import { z } from 'zod';
 import { parseHookRules } from '../../core/hook-rules.js';
+import { hasControlChar } from '../../core/names.js';
+import { findRuleCycle, unknownRuleNames } from '../../services/project-rules.js';
+import { windowSchema } from '../../spec/job-schema.js';
 import type { NamespaceRecord, ProjectRecord, Store } from '../../store/store.js';
 import { ApiError } from '../errors.js';
+import { namespaceName, projectName } from '../names.js';
+import type { PluginRegistry } from '../plugin-registry.js';
 import { type AnyRoute, defineRoute } from '../route.js';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const name = z
-  .string()
-  .regex(NAME, 'may contain only letters, digits, "_", "-" and "." and must start with a letter or digit');
+/** The `presets` map of a project's window presets file (`project.preset_path` in optimus.yaml). */
+const presets = z
+  .record(
+    z
+      .string()
+      .min(1, 'must not be empty')
+      .max(100, 'must be at most 100 characters')
+      .refine((s) => !hasControlChar(s), 'must not contain control characters'),
+    z.strictObject({ description: z.string().max(1000).optional(), window: windowSchema }),
+  )
+  .refine((m) => Object.keys(m).length <= 1000, 'at most 1000 presets')
+  .describe('window presets by name, as in the presets file; absent = presets are not checked');
+
 const config = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 
 /** Config keys are upper-cased, as upstream does, so templates read `.proj.KEY`. */
@@ -19,6 +33,7 @@ export const projectJson = (p: ProjectRecord) => ({
   name: p.name,
   config: p.config,
   plugin_dependencies: p.pluginDependencies,
+  presets: p.windowPresets,
   created_at: p.createdAt.toISOString(),
   updated_at: p.updatedAt.toISOString(),
 });
@@ -62,8 +77,23 @@ export async function requireNamespace(
   return n;
 }
 
-export function projectRoutes(store: Store): AnyRoute[] {
-  const projectParams = z.object({ project: z.string().min(1) });
+/** Names of the hooks of every job deployed in the project (from the stored run graphs). */
+async function deployedHookNames(store: Store, project: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const ns of await store.listNamespaces(project)) {
+    for (const job of await store.listJobs(project, ns.name)) {
+      if (!Array.isArray(job.runGraph)) continue;
+      for (const node of job.runGraph) {
+        const name = (node as { name?: unknown } | null)?.name;
+        if (typeof name === 'string') names.add(name);
+      }
+    }
+  }
+  return names;
+}
+
+export function projectRoutes(store: Store, registry: PluginRegistry): AnyRoute[] {
+  const projectParams = z.object({ project: projectName });
   return [
     defineRoute({
       method: 'POST',
@@ -72,31 +102,59 @@ export function projectRoutes(store: Store): AnyRoute[] {
       tag: 'projects',
       body: z.object({
         project: z.object({
-          name,
+          name: projectName,
           config: config.optional(),
           plugin_dependencies: z
             .array(z.string())
             .optional()
             .describe('hook ordering rules such as "a >> b,c"'),
+          presets: presets.optional(),
         }),
       }),
       handler: async ({ body }) => {
         const rules = body.project.plugin_dependencies ?? [];
-        const { errors } = parseHookRules(rules);
-        if (errors.length) {
+        const rulePath = (i: number) => `body.project.plugin_dependencies[${i}]`;
+        const parsed = parseHookRules(rules);
+        if (parsed.errors.length) {
           throw new ApiError(
             400,
             'HOOK_RULE_INVALID',
-            `${errors.length} invalid hook ordering rule(s)`,
-            errors.map((e) => ({ path: `body.project.plugin_dependencies[${e.index}]`, message: e.message })),
+            `${parsed.errors.length} invalid hook ordering rule(s)`,
+            parsed.errors.map((e) => ({ path: rulePath(e.index), message: e.message })),
+          );
+        }
+        const cycle = findRuleCycle(parsed.rules);
+        if (cycle) {
+          const loop = cycle.cycle.join(' → ');
+          throw new ApiError(
+            400,
+            'HOOK_RULE_CYCLE',
+            `hook ordering rules contradict each other: ${loop}`,
+            cycle.rules.map((i) => ({
+              path: rulePath(i),
+              message: `"${rules[i]}" is part of the cycle ${loop}`,
+            })),
+            'remove or reverse one of these rules; a job can still order its own hooks with depends_on',
           );
         }
         const p = await store.upsertProject({
           name: body.project.name,
           config: upper(body.project.config),
           pluginDependencies: rules,
+          windowPresets: body.project.presets ?? null,
         });
-        return { project: projectJson(p) };
+        let unknown = unknownRuleNames(parsed.rules, new Set(registry.plugins.keys()));
+        if (unknown.length) {
+          // Rules usually name hooks by their own names: those of deployed jobs are known too.
+          const hooks = await deployedHookNames(store, p.name);
+          unknown = unknown.filter((w) => !hooks.has(w.name));
+        }
+        const warnings = unknown.map((w) => ({
+          path: rulePath(w.index),
+          code: 'HOOK_RULE_UNKNOWN_NAME',
+          message: w.message,
+        }));
+        return { project: projectJson(p), warnings };
       },
     }),
     defineRoute({
@@ -120,7 +178,7 @@ export function projectRoutes(store: Store): AnyRoute[] {
       summary: 'Register namespace',
       tag: 'namespaces',
       params: projectParams,
-      body: z.object({ namespace: z.object({ name, config: config.optional() }) }),
+      body: z.object({ namespace: z.object({ name: namespaceName, config: config.optional() }) }),
       handler: async ({ params, body }) => {
         await requireProject(store, params.project);
         const n = await store.upsertNamespace({
@@ -147,7 +205,7 @@ export function projectRoutes(store: Store): AnyRoute[] {
       url: '/api/v1beta1/project/:project/namespace/:namespace',
       summary: 'Get namespace',
       tag: 'namespaces',
-      params: z.object({ project: z.string().min(1), namespace: z.string().min(1) }),
+      params: z.object({ project: projectName, namespace: namespaceName }),
       handler: async ({ params }) => ({
         namespace: namespaceJson(await requireNamespace(store, params.project, params.namespace)),
       }),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { SecretCipher } from '../../services/secret-cipher.js';
 import type { SecretRecord, Store } from '../../store/store.js';
 import { ApiError } from '../errors.js';
+import { namespaceName, projectName, secretName as secretNameSchema } from '../names.js';
 import { type AnyRoute, defineRoute } from '../route.js';
 import { requireNamespace, requireProject } from './projects.js';
 
@@ -13,26 +14,50 @@ const secretJson = (s: SecretRecord) => ({
   updated_at: s.updatedAt.toISOString(),
 });
 
-const params = z.object({ project: z.string().min(1), name: z.string().min(1) });
+/** Largest secret value, decoded: credentials and keys fit many times over. */
+export const SECRET_VALUE_MAX = 64 * 1024;
+const BASE64_MAX = Math.ceil(SECRET_VALUE_MAX / 3) * 4;
+
+/** Padded standard base64, checked in one pass (a pattern over megabytes would exhaust the stack). */
+export function isBase64(s: string): boolean {
+  if (s.length % 4 !== 0) return false;
+  const padding = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  for (let i = 0; i < s.length - padding; i++) {
+    const c = s.charCodeAt(i);
+    const ok =
+      (c >= 0x41 && c <= 0x5a) ||
+      (c >= 0x61 && c <= 0x7a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x2b ||
+      c === 0x2f;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function decodedLength(b64: string): number {
+  return (b64.length / 4) * 3 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
+}
+
+const params = z.object({ project: projectName, name: secretNameSchema });
 const body = z.object({
   value: z
     .string()
-    .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be base64-encoded')
+    .max(BASE64_MAX, {
+      message: `must encode at most ${SECRET_VALUE_MAX / 1024} KiB (${BASE64_MAX} base64 characters)`,
+      abort: true,
+    })
+    .refine(isBase64, { message: 'must be base64-encoded', abort: true })
+    .refine((v) => decodedLength(v) <= SECRET_VALUE_MAX, `must encode at most ${SECRET_VALUE_MAX / 1024} KiB`)
     .describe('the secret value, base64-encoded'),
-  namespace_name: z.string().min(1).nullable().optional(),
+  namespace_name: namespaceName.nullable().optional(),
 });
+/** Room for the largest value and its JSON wrapping; anything bigger is refused before parsing. */
+const SECRET_BODY_LIMIT = 256 * 1024;
 
-/** Names are upper-cased; they must work as `{{ .secret.NAME }}`; `_OPTIMUS_` is reserved. */
+/** Names are upper-cased (the schema already checked their characters); `_OPTIMUS_` is reserved. */
 function secretName(raw: string): string {
   const name = raw.toUpperCase();
-  if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) {
-    throw new ApiError(
-      400,
-      'SECRET_NAME_INVALID',
-      `secret name "${raw}" must be letters, digits and _ (not starting with a digit)`,
-      [{ path: 'params.name', message: 'invalid secret name' }],
-    );
-  }
   if (name.startsWith('_OPTIMUS_')) {
     throw new ApiError(400, 'SECRET_NAME_RESERVED', 'secret names starting with _OPTIMUS_ are reserved', [
       { path: 'params.name', message: 'reserved prefix' },
@@ -59,6 +84,7 @@ export function secretRoutes(store: Store, cipher: SecretCipher): AnyRoute[] {
       status: 201,
       params,
       body,
+      bodyLimit: SECRET_BODY_LIMIT,
       handler: async ({ params: p, body: b }) => ({
         secret: secretJson(await store.insertSecret(await input(p, b))),
       }),
@@ -70,6 +96,7 @@ export function secretRoutes(store: Store, cipher: SecretCipher): AnyRoute[] {
       tag: 'secrets',
       params,
       body,
+      bodyLimit: SECRET_BODY_LIMIT,
       handler: async ({ params: p, body: b }) => {
         const updated = await store.updateSecret(await input(p, b));
         if (!updated)
@@ -89,7 +116,7 @@ export function secretRoutes(store: Store, cipher: SecretCipher): AnyRoute[] {
       summary: 'Delete secret',
       tag: 'secrets',
       params,
-      query: z.object({ namespace_name: z.string().min(1).optional() }),
+      query: z.object({ namespace_name: namespaceName.optional() }),
       handler: async ({ params: p, query }) => {
         await requireProject(store, p.project);
         const name = secretName(p.name);
@@ -108,7 +135,7 @@ export function secretRoutes(store: Store, cipher: SecretCipher): AnyRoute[] {
       url: '/api/v1beta1/project/:project/secret',
       summary: 'List secrets',
       tag: 'secrets',
-      params: z.object({ project: z.string().min(1) }),
+      params: z.object({ project: projectName }),
       handler: async ({ params: p }) => {
         await requireProject(store, p.project);
         return { secrets: (await store.listSecrets(p.project)).map(secretJson) };

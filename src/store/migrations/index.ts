@@ -4,9 +4,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import { init } from './0001_init.js';
+import { windowPresets } from './0002_window_presets.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': init,
+  '0002_window_presets': windowPresets,
 };
 
 export const migrationProvider: MigrationProvider = {
