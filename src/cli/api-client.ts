@@ -34,6 +34,11 @@ export interface ApiClient {
   delete<T>(path: string): Promise<T>;
   /** Raw bytes of a GET (e.g. the /plugins zip). */
   bytes(path: string): Promise<Uint8Array>;
+  /**
+   * A conditional GET: `undefined` when the server answers 304 because its ETag is still `etag`,
+   * else the bytes and the new ETag (when the server sends one).
+   */
+  bytesIfChanged(path: string, etag?: string): Promise<{ bytes: Uint8Array; etag?: string } | undefined>;
   /** Fails unless the server speaks this CLI's API version. */
   checkVersion(): Promise<{ server_version: string; api_version: number }>;
 }
@@ -50,8 +55,13 @@ export function createApiClient(opts: {
 }): ApiClient {
   const baseUrl = normaliseHost(opts.host);
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  const request = async (method: string, path: string, body?: unknown): Promise<Response> => {
-    const headers: Record<string, string> = {};
+  const request = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Record<string, string> = {},
+  ): Promise<Response> => {
+    const headers: Record<string, string> = { ...extra };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
@@ -86,7 +96,7 @@ export function createApiClient(opts: {
         },
       );
     }
-    if (!res.ok) {
+    if (!res.ok && res.status !== 304) {
       const text = await res.text();
       let b: ApiErrorBody;
       try {
@@ -107,6 +117,13 @@ export function createApiClient(opts: {
     put: (p, b) => json('PUT', p, b ?? {}),
     delete: (p) => json('DELETE', p),
     bytes: async (p) => new Uint8Array(await (await request('GET', p)).arrayBuffer()),
+    async bytesIfChanged(p, etag) {
+      const res = await request('GET', p, undefined, etag ? { 'if-none-match': etag } : {});
+      if (res.status === 304) return undefined;
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const tag = res.headers.get('etag');
+      return tag ? { bytes, etag: tag } : { bytes };
+    },
     async checkVersion() {
       const v = await json<{ server_version: string; api_version: number }>('GET', '/api/v1beta1/version');
       if (v.api_version !== CLIENT_API_VERSION) {

@@ -1,5 +1,6 @@
 /** The one place that turns an error into output and an exit code. */
 import { isOptimusError } from '../core/errors.js';
+import type { Problem } from '../core/problem.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
@@ -29,5 +30,14 @@ export function handleError(e: unknown, json: boolean): number {
     if (process.env.OPTIMUS_DEBUG) process.stderr.write(`${err.stack}\n`);
     else process.stderr.write('hint: re-run with OPTIMUS_DEBUG=1 for details, and report it\n');
   }
-  return 70;
+  return EXIT_PROBLEMS;
+}
+
+/**
+ * The exit code of a command that reports a project's problems: no optimus.yaml where --dir points
+ * is bad usage, as for every other command; otherwise 1 when errors were found.
+ */
+export function projectExitCode(projectProblems: readonly Problem[], errors: number): number {
+  if (projectProblems.some((p) => p.code === 'PROJECT_CONFIG_MISSING')) return EXIT_USAGE;
+  return errors ? EXIT_PROBLEMS : EXIT_OK;
 }

@@ -2,11 +2,13 @@
  * The `optimus` command line. Only commander is imported eagerly: each command's module is loaded
  * when it runs, so `optimus --help` stays fast however many commands exist.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { OptimusError } from '../core/errors.js';
 import { dirOption as dir, hostOption as host, jsonOption as json, lazy } from './command-kit.js';
 import { registerInstallCommands } from './commands/plugin/install-commands.js';
 import { registerSurveyCommands } from './commands/survey-commands.js';
-import { handleError } from './errors.js';
+import { EXIT_OK, EXIT_USAGE, handleError } from './errors.js';
+import { VERSION } from './version.js';
 
 export type { CommandContext } from './command-kit.js';
 
@@ -16,6 +18,9 @@ export function buildProgram(): Command {
     .version(VERSION, '-v, --version')
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: true })
+    // Commander's own errors are not printed here: main() sends them through the one error funnel,
+    // so they look like every other error and answer in JSON under --json. Subcommands inherit this.
+    .configureOutput({ outputError: () => {} })
     .exitOverride();
 
   const plugin = program.command('plugin').description('inspect, validate and install plugins');
@@ -38,8 +43,8 @@ export function buildProgram(): Command {
     .description('validate jobs of every namespace (or the named jobs) against the plugin specs')
     .argument('[jobs...]', 'job names; default: every job')
     .option('--dir <dir>', 'project root holding optimus.yaml', '.')
-    .option('--plugins <dir>', 'directory of plugin specs; default: the project plugins.install_location')
-    .option('--server', "use the server's plugin specs cached by `optimus plugin sync` (works offline)")
+    .addOption(pluginsOption())
+    .addOption(serverOption())
     .addOption(host())
     .addOption(json())
     .action(lazy(() => import('./commands/job/validate.js')));
@@ -48,7 +53,9 @@ export function buildProgram(): Command {
     .description('print the run order of a job: hooks and task, with their upstream nodes')
     .argument('<job>', 'job name')
     .option('--dir <dir>', 'project root holding optimus.yaml', '.')
-    .option('--plugins <dir>', 'directory of plugin specs; default: the project plugins.install_location')
+    .addOption(pluginsOption())
+    .addOption(serverOption())
+    .addOption(host())
     .addOption(json())
     .action(lazy(() => import('./commands/job/graph.js')));
 
@@ -153,24 +160,51 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/namespace/describe.js')));
 
   program
+    .command('version')
+    .description("print the CLI's version and the server's, if one answers")
+    .option('--wait <seconds>', 'wait up to this long for the server to answer; fail if it does not')
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/version.js')));
+
+  program
     .command('serve')
     .description('run the server: HTTP API, store and plugins (embedded store in ~/.optimus by default)')
     .option('-c, --config <file>', 'server config file')
     .option('--data-dir <dir>', 'where the embedded store and the app key live (default ~/.optimus)')
     .option('--host <host>', 'address to bind (default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default 9100; 0 picks a free one)')
-    .option('--install-plugins', 'install the plugins of the server config before starting')
+    .option('--install-plugins', 'install the plugins of the server config at start and on each reload')
     .option('--insecure', 'allow binding beyond loopback without auth tokens')
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'logs on stdout: readable lines, or JSON lines (default: pretty in a terminal, else json)',
+      ).choices(['pretty', 'json']),
+    )
     .addOption(json())
     .action(lazy(() => import('./commands/serve.js')));
 
   return program;
 }
 
-const VERSION = '0.1.0';
+/** Where `job validate` and `job graph` get plugin specs: see plugin-source.ts. */
+const pluginsOption = () =>
+  new Option(
+    '--plugins <dir>',
+    "local plugin specs to check against; default: the install_location when it holds plugins, else the server's specs",
+  );
+const serverOption = () =>
+  new Option(
+    '--server',
+    "use the server's plugin specs even when plugins are installed locally (refreshed when the server changes them; its cached copy when it is unreachable)",
+  ).conflicts('plugins');
 
 export async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe();
   const program = buildProgram();
+  const json = argv.includes('--json');
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -178,12 +212,62 @@ export async function main(argv: string[]): Promise<void> {
       // Asked-for help and version are successful exits; everything else from commander (including
       // help shown because a subcommand is missing) is bad usage.
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
-        process.exitCode = 0;
+        process.exitCode = EXIT_OK;
         return;
       }
-      process.exitCode = 2;
+      handleError(usageError(e, commandPath(program, argv.slice(2))), json);
+      process.exitCode = EXIT_USAGE;
       return;
     }
-    process.exitCode = handleError(e, argv.includes('--json'));
+    process.exitCode = handleError(e, json);
   }
+}
+
+/**
+ * `optimus … | head -1` closes stdout early: stop quietly with the exit code so far instead of
+ * dying on an unhandled EPIPE with a stack trace. Registered once, for both streams.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      process.exit(e.code === 'EPIPE' ? Number(process.exitCode) || 0 : 1);
+    });
+  }
+}
+
+/** A commander error as an OptimusError: a stable code, the message, and where to read more. */
+function usageError(e: CommanderError, path: string[]): OptimusError {
+  const lines = e.message.replace(/^error: /, '').split('\n');
+  const suggestion = lines.find((l) => /^\(Did you mean/.test(l));
+  const command = ['optimus', ...path].join(' ');
+  if (e.code === 'commander.help') {
+    return new OptimusError('COMMAND_MISSING', `${command} needs a command`, {
+      category: 'usage',
+      hint: `see \`${command} --help\``,
+    });
+  }
+  const code = e.code
+    .replace(/^commander\./, '')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toUpperCase();
+  return new OptimusError(code, lines[0] ?? e.message, {
+    category: 'usage',
+    hint: suggestion
+      ? suggestion.replace(/^\(Did you mean (.*)\?\)$/, 'did you mean $1?')
+      : `see \`${command} --help\``,
+  });
+}
+
+/** The subcommand names at the start of the arguments (`job validate` of `job validate x --json`). */
+function commandPath(program: Command, args: string[]): string[] {
+  const path: string[] = [];
+  let current = program;
+  for (const arg of args) {
+    const next = current.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!next) break;
+    path.push(arg);
+    current = next;
+  }
+  return path;
 }

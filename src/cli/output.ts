@@ -1,12 +1,14 @@
 /** Human and JSON output. Human output is short; `--json` prints one document on stdout. */
-import pc from 'picocolors';
+import { relative, resolve } from 'node:path';
 import { formatLocation, type Problem } from '../core/problem.js';
+import { type Colors, out } from './colors.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function formatProblem(p: Problem, cwd = process.cwd()): string {
+/** One problem as a line (and its hint); pass `err` from colors.ts when it goes to stderr. */
+export function formatProblem(p: Problem, cwd = process.cwd(), pc: Colors = out): string {
   const loc = formatLocation({ ...p, file: p.file ? relativeTo(p.file, cwd) : undefined } as Problem);
   const sev = p.severity === 'error' ? pc.red('error') : pc.yellow('warning');
   const where = [loc, p.path].filter(Boolean).join(' ');
@@ -33,4 +35,20 @@ export function problemJson(p: Problem, cwd = process.cwd()): Record<string, unk
 
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The flags a `next:` hint must repeat so that, pasted as printed, it acts on the same project and
+ * server: `--dir` unless the project is the working directory, `--host` when one was given.
+ */
+export function nextFlags(opts: Record<string, unknown>, root?: string): string {
+  const dir = relative(process.cwd(), resolve(root ?? String(opts.dir ?? '.')));
+  const flags: string[] = [];
+  if (dir) flags.push(`--dir ${shellWord(dir)}`);
+  if (typeof opts.host === 'string') flags.push(`--host ${shellWord(opts.host)}`);
+  return flags.length ? ` ${flags.join(' ')}` : '';
+}
+
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }

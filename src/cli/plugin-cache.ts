@@ -4,7 +4,16 @@
  * server's folder, atomically; nothing else on disk is touched.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
@@ -29,13 +38,32 @@ export function hasPluginCache(baseUrl: string): boolean {
 
 const SPEC_NAME = /^optimus-plugin-[A-Za-z0-9][A-Za-z0-9_.-]*\.yaml$/;
 
-export async function syncPluginCache(
-  client: ApiClient,
-): Promise<{ dir: string; files: string[]; bytes: number }> {
-  const zip = await client.bytes('/plugins');
+/** The server's ETag of the cached copy, kept inside the copy so both change together. */
+const ETAG_FILE = '.etag';
+
+export interface SyncResult {
+  dir: string;
+  files: string[];
+  bytes: number;
+  /** False when the server said the cached copy is still current (nothing was downloaded). */
+  changed: boolean;
+}
+
+/**
+ * Bring the cache of `client`'s server up to date: a conditional request with the cached copy's
+ * ETag, so an unchanged set costs one bodiless answer; a changed one replaces the copy atomically.
+ */
+export async function syncPluginCache(client: ApiClient): Promise<SyncResult> {
+  const dir = pluginCacheDir(client.baseUrl);
+  const fresh = await client.bytesIfChanged('/plugins', cachedEtag(client.baseUrl));
+  if (!fresh) {
+    const files = cachedSpecFiles(client.baseUrl).sort();
+    const bytes = files.reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    return { dir, files, bytes, changed: false };
+  }
   let entries: Record<string, Uint8Array>;
   try {
-    entries = unzipSync(zip);
+    entries = unzipSync(fresh.bytes);
   } catch (e) {
     throw new OptimusError(
       'PLUGIN_CACHE_INVALID',
@@ -43,7 +71,6 @@ export async function syncPluginCache(
       { category: 'io' },
     );
   }
-  const dir = pluginCacheDir(client.baseUrl);
   const staging = `${dir}.new-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
@@ -56,11 +83,29 @@ export async function syncPluginCache(
     files.push(name);
     bytes += data.length;
   }
+  if (fresh.etag) writeFileSync(join(staging, ETAG_FILE), fresh.etag);
   const old = `${dir}.old-${process.pid}`;
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(staging, dir);
   rmSync(old, { recursive: true, force: true });
-  return { dir, files: files.sort(), bytes };
+  return { dir, files: files.sort(), bytes, changed: true };
+}
+
+function cachedEtag(baseUrl: string): string | undefined {
+  try {
+    return readFileSync(join(pluginCacheDir(baseUrl), ETAG_FILE), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** When the cached copy was written, for "using the copy of …" notes. */
+export function pluginCacheTime(baseUrl: string): Date | undefined {
+  try {
+    return statSync(pluginCacheDir(baseUrl)).mtime;
+  } catch {
+    return undefined;
+  }
 }
 
 export function cachedSpecFiles(baseUrl: string): string[] {

@@ -134,9 +134,9 @@ describe('optimus CLI', () => {
     expect(optimus(['--help']).code).toBe(0);
   });
 
-  it('explains how to fix a missing project', () => {
+  it('explains how to fix a missing project, as bad usage', () => {
     const r = optimus(['job', 'validate', '--dir', tempDir()]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toContain('cannot read project config: file not found');
     expect(r.stdout).toContain('--dir');
   });

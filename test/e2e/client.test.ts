@@ -129,6 +129,14 @@ describe('client-lite commands against a real server', () => {
     ]);
     expect(v.task.config.WH_TOKEN).toBe('{{ .secret.WH_TOKEN }}');
     expect(optimus(['job', 'inspect', 'nope']).stderr).toContain('job "nope" is not deployed');
+    const typo = optimus(['job', 'inspect', 'campaign-perfomance']);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('hint: did you mean campaign-performance?');
+    const graphTypo = optimus(['job', 'graph', 'atribution', '--json']);
+    expect(graphTypo.json()).toMatchObject({
+      ok: false,
+      error: { code: 'JOB_NOT_FOUND', hint: 'did you mean attribution?' },
+    });
   });
 
   it('syncs the server’s plugin specs and validates with them offline', () => {
@@ -140,13 +148,15 @@ describe('client-lite commands against a real server', () => {
       'slack-notify',
       'warehouse-load',
     ]);
-    // Validation with --server reads only the cache: no request is made.
+    // --server uses the server's specs although the project has plugins installed.
     const r = optimus(['job', 'validate', '--server', '--json']);
     expect(r.code).toBe(0);
     expect(r.json().summary).toMatchObject({ jobs: 4, plugins: 5, errors: 0 });
+    expect(r.json().plugin_source).toEqual({ kind: 'server', server: server.url, offline: false });
     const never = optimus(['job', 'validate', '--server'], { host: 'http://127.0.0.1:9' });
-    expect(never.code).toBe(2);
-    expect(never.stderr).toContain('run `optimus plugin sync` once while the server is reachable');
+    expect(never.code).toBe(1);
+    expect(never.stderr).toContain('no copy of its plugin specs is cached here');
+    expect(never.stderr).toContain('hint: start the server');
   });
   it('lists the server’s plugins and compares them with the local plugin config', () => {
     const run = (args: string[]) =>

@@ -1,9 +1,23 @@
-import { statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { api, generatedJob, startServe } from '../helpers/serve-process.js';
+import { api, generatedJob, type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { exampleJobs } from '../helpers/server.js';
-import { tempDir } from '../helpers/temp-project.js';
+import { EXAMPLE_PLUGINS, tempDir, v3Plugin } from '../helpers/temp-project.js';
+
+const BIN = join(import.meta.dirname, '../../bin/optimus.js');
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+async function stop(s: ServeProcess): Promise<void> {
+  s.child.kill('SIGTERM');
+  await s.exited;
+}
+
+const pluginNames = async (url: string, headers: Record<string, string> = {}) =>
+  (
+    (await (await fetch(`${url}/api/v1beta1/plugins`, { headers })).json()) as { plugins: { name: string }[] }
+  ).plugins.map((p) => p.name);
 
 describe('optimus serve (real socket)', () => {
   it('runs on the defaults, keeps its app key private, survives a restart, and stops cleanly', async () => {
@@ -112,6 +126,212 @@ describe('optimus serve (real socket)', () => {
     await expect(startServe(dataDir, ['--host', '0.0.0.0'])).rejects.toThrow(
       /refusing to listen on 0\.0\.0\.0 without auth tokens/,
     );
+  });
+});
+
+describe('optimus serve logs', () => {
+  it('prints readable request lines with --log-format pretty, and still no secret or token', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const token = 'tok-not-in-pretty-logs';
+    const s = await startServe(dataDir, ['--log-format', 'pretty'], {
+      OPTIMUS_AUTH_TOKENS: token,
+      OPTIMUS_LOG_LEVEL: 'info',
+      NO_COLOR: '1',
+    });
+    try {
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      await fetch(`${s.url}/api/v1beta1/project`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ project: { name: 'p' } }),
+      });
+      const value = Buffer.from('value-not-in-pretty-logs').toString('base64');
+      const r = await fetch(`${s.url}/api/v1beta1/project/p/secret/S1`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ value }),
+      });
+      expect(r.status).toBe(201);
+      // A token in the query string is refused; it must not reach the log either.
+      await fetch(`${s.url}/api/v1beta1/plugins?token=${token}`);
+      await expect
+        .poll(() => s.stdout(), { timeout: 5000 })
+        .toMatch(/INFO: POST \/api\/v1beta1\/project\/p\/secret\/S1 201 [\d.]+ ms/);
+      await expect.poll(() => s.stdout(), { timeout: 5000 }).toMatch(/GET \/api\/v1beta1\/plugins 40\d/);
+      const logLines = s
+        .stdout()
+        .split('\n')
+        .filter((l) => l && !l.startsWith('{"listening"'));
+      expect(logLines.filter((l) => l.startsWith('{'))).toEqual([]);
+      // One line per request: the "incoming request" record is not shown.
+      expect(s.stdout()).not.toContain('incoming request');
+      expect(s.stderr()).toMatch(
+        /optimus server listening on http:\/\/127\.0\.0\.1:\d+ · store: embedded, .*store · data dir: .*data · 5 plugin\(s\) · auth on/,
+      );
+      for (const text of [s.stdout(), s.stderr()]) {
+        expect(text).not.toContain(token);
+        expect(text).not.toContain(value);
+        expect(text).not.toContain('value-not-in-pretty-logs');
+      }
+    } finally {
+      await stop(s);
+    }
+  });
+
+  it.skipIf(!hasScript)(
+    'prints readable lines by default in a terminal, and stops when the terminal closes',
+    async () => {
+      const root = tempDir();
+      const config = join(root, 'server.yaml');
+      writeFileSync(config, `plugins: {install_location: ${JSON.stringify(EXAMPLE_PLUGINS)}}\n`);
+      const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+      const command = [
+        process.execPath,
+        BIN,
+        'serve',
+        '-c',
+        config,
+        '--data-dir',
+        join(root, 'data'),
+        '--port',
+        '0',
+      ]
+        .map(quote)
+        .join(' ');
+      // `script` gives the server a pseudo-terminal for stdout and stderr.
+      const term = spawn('script', ['-qfec', command, '/dev/null'], {
+        env: { ...process.env, NO_COLOR: '1', OPTIMUS_LOG_LEVEL: 'info' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let screen = '';
+      term.stdout.on('data', (d) => {
+        screen += d;
+      });
+      const closed = new Promise((done) => term.on('close', done));
+      try {
+        await expect
+          .poll(() => screen, { timeout: 60_000 })
+          .toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
+        const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(screen)![1]!;
+        expect((await fetch(`${url}/ping`)).status).toBe(200);
+        await expect.poll(() => screen, { timeout: 5000 }).toMatch(/INFO: GET \/ping 200/);
+        expect(screen).not.toContain('{"level"');
+        expect(screen).toContain('· 5 plugin(s) · auth off');
+
+        // Closing the terminal sends the server SIGHUP: it stops instead of reloading for nobody.
+        term.kill('SIGKILL');
+        await closed;
+        await expect
+          .poll(
+            () =>
+              fetch(`${url}/ping`).then(
+                () => 'up',
+                () => 'down',
+              ),
+            { timeout: 20_000 },
+          )
+          .toBe('down');
+      } finally {
+        term.kill('SIGKILL');
+      }
+    },
+    90_000,
+  );
+});
+
+describe('plugins reloaded without a restart', () => {
+  it('reloads on SIGHUP, and keeps the old set when the new one does not load', async () => {
+    const root = tempDir({ 'plugins/optimus-plugin-audit.yaml': v3Plugin('audit') });
+    const plugins = join(root, 'plugins');
+    const s = await startServe(
+      join(root, 'data'),
+      [],
+      { OPTIMUS_LOG_LEVEL: 'info' },
+      `plugins: {install_location: ${JSON.stringify(plugins)}}\n`,
+    );
+    try {
+      expect(await pluginNames(s.url)).toEqual(['audit']);
+      writeFileSync(join(plugins, 'optimus-plugin-load.yaml'), v3Plugin('load'));
+      s.child.kill('SIGHUP');
+      await expect.poll(() => pluginNames(s.url), { timeout: 15_000 }).toEqual(['audit', 'load']);
+      await expect
+        .poll(() => s.stdout(), { timeout: 5000 })
+        .toContain('plugins reloaded: 2 served, added load');
+
+      rmSync(join(plugins, 'optimus-plugin-audit.yaml'));
+      writeFileSync(
+        join(plugins, 'optimus-plugin-bad.yaml'),
+        'version: 3\nname: bad\nplugin_versions: [oops\n',
+      );
+      s.child.kill('SIGHUP');
+      await expect
+        .poll(() => s.stdout(), { timeout: 15_000 })
+        .toContain('plugin reload refused, still serving the previous 2 plugin(s)');
+      const refusal = s
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('plugin reload refused'))!;
+      expect(refusal).toContain('optimus-plugin-bad.yaml');
+      expect(JSON.parse(refusal)).toMatchObject({ level: 40, problems: [{ severity: 'error' }] });
+      expect(await pluginNames(s.url)).toEqual(['audit', 'load']);
+    } finally {
+      await stop(s);
+    }
+    expect(await s.exited).toBe(0);
+  });
+
+  it('reloads on an authorised POST /api/v1beta1/plugins/reload', async () => {
+    const root = tempDir({ 'plugins/optimus-plugin-audit.yaml': v3Plugin('audit') });
+    const plugins = join(root, 'plugins');
+    const s = await startServe(
+      join(root, 'data'),
+      [],
+      { OPTIMUS_AUTH_TOKENS: 'tok-reload' },
+      `plugins: {install_location: ${JSON.stringify(plugins)}}\n`,
+    );
+    try {
+      writeFileSync(join(plugins, 'optimus-plugin-load.yaml'), v3Plugin('load'));
+      const reload = (headers: Record<string, string>) =>
+        fetch(`${s.url}/api/v1beta1/plugins/reload`, { method: 'POST', headers });
+      expect((await reload({})).status).toBe(401);
+      const ok = await reload({ authorization: 'Bearer tok-reload' });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ plugins: 2, added: ['load'], removed: [], changed: [] });
+      expect(await pluginNames(s.url, { authorization: 'Bearer tok-reload' })).toEqual(['audit', 'load']);
+    } finally {
+      await stop(s);
+    }
+  });
+
+  it('with --install-plugins, SIGHUP installs the plugin list as the config now says, then reloads', async () => {
+    const root = tempDir();
+    const examples = join(import.meta.dirname, '../../examples');
+    const config = (names: string[]) => `plugins:
+  install_location: ${JSON.stringify(join(root, 'plugins'))}
+  providers: [{name: ex, type: file, root: ${JSON.stringify(examples)}}]
+  list:
+${names.map((n) => `    - {name: ${n}, provider: ex, url: plugins/optimus-plugin-${n}.yaml}`).join('\n')}
+`;
+    const s = await startServe(join(root, 'data'), ['--install-plugins'], {}, config(['data-audit']));
+    try {
+      expect(await pluginNames(s.url)).toEqual(['data-audit']);
+      const file = readdirSync(root).find((f) => /^server-.*\.yaml$/.test(f))!;
+      writeFileSync(join(root, file), config(['data-audit', 'slack-notify']));
+      s.child.kill('SIGHUP');
+      await expect
+        .poll(() => pluginNames(s.url), { timeout: 20_000 })
+        .toEqual(['data-audit', 'slack-notify']);
+
+      // A list entry that cannot be installed: nothing changes, and the log says why.
+      writeFileSync(join(root, file), config(['data-audit', 'slack-notify', 'no-such-plugin']));
+      s.child.kill('SIGHUP');
+      await expect
+        .poll(() => s.stdout(), { timeout: 20_000 })
+        .toMatch(/plugin reload refused, still serving the previous 2 plugin\(s\): .*no-such-plugin/);
+      expect(await pluginNames(s.url)).toEqual(['data-audit', 'slack-notify']);
+    } finally {
+      await stop(s);
+    }
   });
 });
 

@@ -102,7 +102,7 @@ describe('job create without a terminal', () => {
       ['job', 'create', '--set', 'namespace=finance', '--set', 'task=warehouse-load', '--host', server.url],
       dir,
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const listed = [...r.stderr.matchAll(/^ {2}- (\S+):/gm)].map((m) => m[1]);
     expect(listed).toEqual(['name', 'owner', 'PROJECT', 'DATASET', 'TABLE']);
     expect(r.stderr).toContain('without a terminal to ask on: 5 questions have no answer');
@@ -112,7 +112,7 @@ describe('job create without a terminal', () => {
 
   it('asks for the task plugin before its questions can be listed', () => {
     const r = optimus(['job', 'create', '--host', server.url, '--json'], exampleProject());
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const { error } = r.json();
     expect(error.code).toBe('SURVEY_UNANSWERED');
     for (const q of ['namespace', 'name', 'owner', 'task', "the task plugin's own questions"])
@@ -131,7 +131,7 @@ describe('job create without a terminal', () => {
       ],
       dir,
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('2 answers are not valid');
     expect(r.stderr).toContain('- window: "yearly" is not one of: hourly, daily, weekly, monthly');
     expect(r.stderr).toContain('- TABLE: "Orders-2026": lower case and _ only');
@@ -143,7 +143,7 @@ describe('job create without a terminal', () => {
       ['job', 'create', ...asSet({ ...ORDERS, name: 'revenue-daily' }), '--host', server.url],
       exampleProject(),
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('- name: a job named "revenue-daily" already exists in this project');
   });
 
@@ -204,7 +204,7 @@ describe('job addhook', () => {
     });
     expect(second.code).toBe(0);
     const again = add({ plugin: 'data-audit', hook_name: 'audit-rows', AUDIT_TABLE: 'acme.finance.ledger' });
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2);
     expect(again.json().error.message).toContain('hook_name: the job already has a hook named "audit-rows"');
 
     const text = readFileSync(file, 'utf8');
@@ -266,7 +266,7 @@ describe('job addhook', () => {
       ],
       dir,
     );
-    expect(twice.code).toBe(1);
+    expect(twice.code).toBe(2);
     expect(twice.stderr).toContain(
       '- hook_name: the default "slack-notify" cannot be used: the job already has a hook named "slack-notify"',
     );
@@ -287,12 +287,44 @@ describe('job addhook', () => {
     });
   });
 
+  it('refuses a hook that would close a cycle in the run order, before its questions, writing nothing', () => {
+    const dir = exampleProject();
+    const file = join(dir, 'finance/jobs/revenue-daily/job.yaml');
+    const before = readFileSync(file, 'utf8');
+    // A pre hook runs before the task, and audit-output (post) after it: pre after post is a cycle.
+    const r = optimus(
+      [
+        'job',
+        'addhook',
+        'revenue-daily',
+        '--yes',
+        ...asSet({ plugin: 'data-audit', hook_name: 'pre-check', stage: 'pre', depends_on: 'audit-output' }),
+        '--host',
+        server.url,
+        '--json',
+      ],
+      dir,
+    );
+    expect(r.code).toBe(1);
+    expect(r.json()).toMatchObject({
+      ok: false,
+      error: {
+        code: 'HOOK_CYCLE',
+        message: expect.stringContaining('hook "pre-check" cannot be added to job "revenue-daily"'),
+        hint: 'the cycle runs through the task: a pre hook cannot run after a post or fail hook',
+      },
+    });
+    // Refused before AUDIT_TABLE (the plugin's own question) was even missed.
+    expect(r.stdout).not.toContain('AUDIT_TABLE');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
   it('does not offer a task-only plugin as a hook', () => {
     const r = optimus(
       ['job', 'addhook', 'ledger-export', '--set', 'plugin=warehouse-load', '--host', server.url],
       exampleProject(),
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /- plugin: "warehouse-load" is not one of: data-audit, publish-event, python-script, slack-notify/,
     );
@@ -370,7 +402,7 @@ describe('init', () => {
 
   it('lists the missing answers instead of waiting for a terminal', () => {
     const r = optimus(['init', '--project', 'x'], tempDir());
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('- namespaces:');
   });
 });

@@ -3,11 +3,11 @@
  * them (nothing is uploaded when a job is invalid), register the project and its namespaces, then
  * deploy each namespace's whole state and report every job's fate.
  */
-import pc from 'picocolors';
 import { OptimusError } from '../../core/errors.js';
 import { errorsOf, sortProblems } from '../../core/problem.js';
 import { deployPayload, validateProject } from '../../services/validate-project.js';
 import { type ApiErrorBody, ServerError, seg } from '../api-client.js';
+import { err, out as pc } from '../colors.js';
 import type { CommandContext } from '../command-kit.js';
 import { projectConfig, registerProject, serverClient } from '../context.js';
 import { EXIT_OK, EXIT_PROBLEMS } from '../errors.js';
@@ -42,7 +42,7 @@ interface NamespaceOutcome {
 export async function run({ opts }: CommandContext): Promise<number> {
   const json = opts.json === true;
   const step = (line: string) => {
-    if (!json) process.stderr.write(`${pc.dim('→')} ${line}\n`);
+    if (!json) process.stderr.write(`${err.dim('→')} ${line}\n`);
   };
   const config = projectConfig(opts);
   const client = serverClient(opts, config);

@@ -12,7 +12,7 @@ import { PROJECT_CONFIG_FILE } from '../../spec/project-config.js';
 import type { CommandContext } from '../command-kit.js';
 import { DEFAULT_HOST } from '../context.js';
 import { EXIT_OK } from '../errors.js';
-import { printJson } from '../output.js';
+import { nextFlags, printJson } from '../output.js';
 import { loadAnswers } from '../survey/answers.js';
 import { startSurvey } from '../survey/run.js';
 
@@ -110,7 +110,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
       created.push(dir);
     }
   }
-  // Validation reads plugin specs from here; `optimus plugin install` fills it.
+  // `optimus plugin install` fills it; while it is empty, validation uses the server's specs.
   const plugins = resolve(root, pluginsDir);
   if (!existsSync(plugins)) {
     mkdirSync(plugins, { recursive: true });
@@ -133,7 +133,9 @@ export async function run({ opts }: CommandContext): Promise<number> {
   }
   const lines = [`wrote ${shown(file)} (project ${project}; namespaces ${namespaces.join(', ')})`];
   for (const c of created) lines.push(`  + ${shown(c)}/`);
-  lines.push('next: optimus job create (with the server running: optimus serve)');
+  lines.push(
+    `next: optimus job create${nextFlags({ dir: root })} (asks the server at ${host} for its plugins; start one with \`optimus serve\`)`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }

@@ -1,38 +1,36 @@
 /**
  * `optimus serve`: the server on its defaults (embedded store and a generated app key in the data
- * directory, bound to 127.0.0.1) or on a server config. Stops cleanly on SIGINT/SIGTERM.
+ * directory, bound to 127.0.0.1) or on a server config. Stops cleanly on SIGINT/SIGTERM; reloads
+ * its plugins on SIGHUP (re-installing them first with --install-plugins).
+ *
+ * Logs go to stdout: readable lines in a terminal, pino's JSON lines otherwise (or with
+ * `--log-format json`). Status lines for a person (the start line, notes) go to stderr.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
 import { expandEnvVars } from '../../core/env-vars.js';
 import { OptimusError } from '../../core/errors.js';
-import { errorsOf, warningsOf } from '../../core/problem.js';
+import { errorsOf, type Problem, warningsOf } from '../../core/problem.js';
+import type { PluginsSection } from '../../plugins/install/config.js';
+import type { ReloadOutcome } from '../../server/plugin-registry.js';
 import { ensureAppKey } from '../../services/app-key.js';
 import { createSecretCipher } from '../../services/secret-cipher.js';
 import { defaultServerConfig, loadServerConfig, type ServerConfig } from '../../spec/server-config.js';
+import { colorEnabled, err as stderrColors } from '../colors.js';
 import type { CommandContext } from '../command-kit.js';
 import { formatProblem } from '../output.js';
+import { VERSION } from '../version.js';
 
-export const VERSION = '0.1.0';
+type LogFormat = 'pretty' | 'json';
 
 export async function run({ opts }: CommandContext): Promise<number> {
   const json = opts.json === true;
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  let config: ServerConfig;
-  if (opts.config) {
-    const r = loadServerConfig(String(opts.config));
-    for (const p of warningsOf(r.problems)) say(formatProblem(p));
-    if (!r.config) {
-      for (const p of errorsOf(r.problems)) say(formatProblem(p));
-      throw new OptimusError(
-        'SERVER_CONFIG_INVALID',
-        `server config ${opts.config} has ${errorsOf(r.problems).length} problem(s)`,
-        { category: 'usage', hint: 'fix the problems above' },
-      );
-    }
-    config = r.config;
-  } else config = defaultServerConfig();
+  const sayProblem = (p: Problem) => say(formatProblem(p, process.cwd(), stderrColors));
+  const logFormat = chooseLogFormat(opts.logFormat, json);
+  const config = readConfig(opts.config === undefined ? undefined : String(opts.config), sayProblem);
 
   const host = String(opts.host ?? config.serve.host);
   const port = Number(opts.port ?? config.serve.port);
@@ -56,12 +54,9 @@ export async function run({ opts }: CommandContext): Promise<number> {
   const cipher = createSecretCipher(appKey);
 
   if (opts.installPlugins) {
-    const { installPlugins } = await import('../../plugins/install/installer.js');
     say(`installing plugins into ${config.plugins.installLocation}`);
-    const report = await installPlugins(config.plugins);
-    for (const r of report.results)
-      say(`  ${r.status.padEnd(9)} ${r.name}${r.error ? `: ${r.error.message}` : ''}`);
-    if (!report.ok)
+    const problems = await install(config.plugins, say);
+    if (errorsOf(problems).length)
       throw new OptimusError(
         'PLUGIN_INSTALL_FAILED',
         'some plugins failed to install; the server was not started',
@@ -69,31 +64,36 @@ export async function run({ opts }: CommandContext): Promise<number> {
       );
   }
 
-  const [{ createStore }, { createApp }, { loadPluginRegistry }, { pino }] = await Promise.all([
+  const [{ createStore }, { createApp }, { loadPluginRegistry, describeReload }, logger] = await Promise.all([
     import('../../store/create-store.js'),
     import('../../server/app.js'),
     import('../../server/plugin-registry.js'),
-    import('pino'),
+    createLogger(logFormat),
   ]);
-  const plugins = await loadPluginRegistry(config.plugins.installLocation);
-  for (const p of plugins.problems) say(formatProblem(p));
+  // With --install-plugins a reload installs first, from the config as it is then: SIGHUP after
+  // editing the plugin list installs and serves the new list.
+  const prepare = opts.installPlugins
+    ? async () => {
+        const section = opts.config ? reloadPluginsSection(String(opts.config)) : config.plugins;
+        return { dir: section.installLocation, problems: await install(section) };
+      }
+    : undefined;
   const dbUrl = process.env.OPTIMUS_DB_URL || config.dbUrl;
-  const store = await createStore(dbUrl ? { url: dbUrl } : { dataDir: join(dataDir, 'store') });
-  const logger = pino({
-    level: process.env.OPTIMUS_LOG_LEVEL ?? 'info',
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        '*.value',
-        '*.app_key',
-        '*.password',
-        '*.secret_access_key',
-        '*.service_account',
-      ],
-      censor: '[redacted]',
-    },
-  });
+  const storeDir = join(dataDir, 'store');
+  // Independent, and both take a while (the store's WebAssembly, plugin handshakes): side by side.
+  const [plugins, store] = await Promise.all([
+    loadPluginRegistry(config.plugins.installLocation, prepare ? { prepare } : {}),
+    createStore(
+      dbUrl
+        ? { url: dbUrl }
+        : {
+            dataDir: storeDir,
+            ...(process.env.OPTIMUS_STORE_IMAGE ? { image: process.env.OPTIMUS_STORE_IMAGE } : {}),
+            onNote: (note) => say(`note: ${note}`),
+          },
+    ),
+  ]);
+  for (const p of plugins.problems) sayProblem(p);
   const app = await createApp({ store, plugins, cipher, tokens, logger, version: VERSION });
   try {
     await app.listen({ host, port });
@@ -108,26 +108,176 @@ export async function run({ opts }: CommandContext): Promise<number> {
   }
   const address = app.server.address();
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${typeof address === 'object' && address ? address.port : port}`;
-  const storeDesc = dbUrl ? 'PostgreSQL' : `embedded store in ${join(dataDir, 'store')}`;
+  const served = plugins.plugins.size;
   if (json)
     process.stdout.write(
-      `${JSON.stringify({ listening: url, store: store.kind, data_dir: dataDir, plugins: plugins.plugins.size, auth: tokens.length > 0 })}\n`,
+      `${JSON.stringify({ listening: url, store: store.kind, data_dir: dataDir, plugins: served, auth: tokens.length > 0 })}\n`,
     );
   say(
-    `optimus server listening on ${url} (${storeDesc}; ${plugins.plugins.size} plugins; auth ${tokens.length ? 'on' : 'off'})`,
+    `optimus server listening on ${url} · store: ${dbUrl ? 'PostgreSQL' : `embedded, ${storeDir}`} · data dir: ${dataDir} · ${served} plugin(s) · auth ${tokens.length ? 'on' : 'off'}`,
   );
 
-  await new Promise<void>((done) => {
-    const stop = async (signal: string) => {
-      say(`${signal}: shutting down`);
-      await app.close();
-      await store.close();
-      done();
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+  const onReload = (o: ReloadOutcome) => {
+    if (o.ok) logger.info({ added: o.added, removed: o.removed, changed: o.changed }, describeReload(o));
+    else logger.warn({ problems: o.problems }, describeReload(o));
+  };
+  let stopping = false;
+  let stopped!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    stopped = resolve;
   });
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.off('SIGHUP', hangup);
+    if (stillWritable(2)) say(`${signal}: shutting down`);
+    await app.close();
+    await store.close();
+    stopped();
+  };
+  const hangup = () => {
+    // Closing the terminal the server runs in sends SIGHUP too. Then writing to that terminal
+    // fails, and the server stops as it always did, instead of reloading for nobody.
+    if (process.stderr.isTTY && !stillWritable(2)) return void stop('SIGHUP');
+    logger.info(`SIGHUP: ${prepare ? 'installing and reloading' : 'reloading'} plugins`);
+    void plugins.reload().then(onReload);
+  };
+  process.on('SIGHUP', hangup);
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  await closed;
   return 0;
+}
+
+/** Whether a terminal file descriptor still takes writes (a hung-up one answers EIO). */
+function stillWritable(fd: number): boolean {
+  try {
+    writeSync(fd, '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function chooseLogFormat(given: unknown, json: boolean): LogFormat {
+  if (given === undefined) return process.stdout.isTTY && !json ? 'pretty' : 'json';
+  if (given === 'pretty' || given === 'json') return given;
+  throw new OptimusError('USAGE', `--log-format ${String(given)} is not a log format`, {
+    category: 'usage',
+    hint: 'use --log-format pretty or --log-format json',
+  });
+}
+
+function readConfig(file: string | undefined, sayProblem: (p: Problem) => void): ServerConfig {
+  if (file === undefined) return defaultServerConfig();
+  const r = loadServerConfig(file);
+  for (const p of warningsOf(r.problems)) sayProblem(p);
+  if (r.config) return r.config;
+  for (const p of errorsOf(r.problems)) sayProblem(p);
+  throw new OptimusError(
+    'SERVER_CONFIG_INVALID',
+    `server config ${file} has ${errorsOf(r.problems).length} problem(s)`,
+    {
+      category: 'usage',
+      hint: 'fix the problems above',
+    },
+  );
+}
+
+/** The config's plugins section read again for a reload; its problems refuse the reload. */
+function reloadPluginsSection(file: string): PluginsSection {
+  const r = loadServerConfig(file);
+  if (r.config) return r.config.plugins;
+  const errors = errorsOf(r.problems);
+  throw new OptimusError(
+    'SERVER_CONFIG_INVALID',
+    `server config ${file} has ${errors.length} problem(s): ${errors.map((p) => `${p.path ?? ''} ${p.message}`.trim()).join('; ')}`,
+    { category: 'usage', hint: 'fix the config; the plugins served were left as they were' },
+  );
+}
+
+/** Install the section's plugins; each failure is a problem. `say` reports progress at start. */
+async function install(section: PluginsSection, say?: (line: string) => void): Promise<Problem[]> {
+  const { installPlugins } = await import('../../plugins/install/installer.js');
+  const report = await installPlugins(section);
+  const problems: Problem[] = [];
+  for (const r of report.results) {
+    say?.(`  ${r.status.padEnd(9)} ${r.name}${r.error ? `: ${r.error.message}` : ''}`);
+    if (r.error)
+      problems.push({
+        severity: 'error',
+        code: r.error.code,
+        message: `plugin ${r.name} failed to install: ${r.error.message}`,
+        ...(r.error.hint ? { hint: r.error.hint } : {}),
+      });
+  }
+  if (!report.ok && !problems.length)
+    problems.push({ severity: 'error', code: 'PLUGIN_INSTALL_FAILED', message: 'the plugin install failed' });
+  return problems;
+}
+
+/**
+ * pino with secrets redacted, writing JSON lines, or readable lines through pino-pretty (loaded
+ * only then). Redaction happens in pino, before either format sees the record.
+ */
+async function createLogger(format: LogFormat): Promise<Logger> {
+  const { pino } = await import('pino');
+  const options = {
+    level: process.env.OPTIMUS_LOG_LEVEL ?? 'info',
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        '*.value',
+        '*.app_key',
+        '*.password',
+        '*.secret_access_key',
+        '*.service_account',
+      ],
+      censor: '[redacted]',
+    },
+  };
+  if (format === 'json') return pino(options);
+  const { prettyFactory } = await import('pino-pretty');
+  const prettify = prettyFactory({
+    colorize: colorEnabled(process.stdout),
+    translateTime: 'SYS:HH:MM:ss',
+    singleLine: true,
+    // What the message already says (a reload's lists) or a request line shows.
+    ignore: 'pid,hostname,reqId,req,res,responseTime,added,removed,changed,problems',
+    messageFormat: (log, messageKey) => requestLine(log) ?? String(log[messageKey] ?? ''),
+  });
+  return pino(
+    {
+      ...options,
+      // Fastify passes the reply to the `res` serializer: the completed-request record then carries
+      // what a request line shows. The path only: a query string may hold what must not be logged.
+      serializers: {
+        res: (reply: { statusCode: number; request?: { method?: string; url?: string } }) => ({
+          statusCode: reply.statusCode,
+          method: reply.request?.method,
+          path: reply.request?.url?.split('?')[0],
+        }),
+      },
+    },
+    {
+      write(line: string) {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        // One line per request (at completion, with its status) and no repeat of the start line.
+        if (record.msg === 'incoming request' || /^Server listening at /.test(String(record.msg))) return;
+        const text = prettify(record);
+        if (text) process.stdout.write(text);
+      },
+    },
+  );
+}
+
+/** `GET /api/v1beta1/plugins 200 1.2 ms` for a completed request; undefined for other records. */
+function requestLine(log: Record<string, unknown>): string | undefined {
+  const res = log.res as { statusCode?: number; method?: string; path?: string } | undefined;
+  if (log.msg !== 'request completed' || !res?.method) return undefined;
+  const ms = typeof log.responseTime === 'number' ? ` ${log.responseTime.toFixed(1)} ms` : '';
+  return `${res.method} ${res.path} ${res.statusCode}${ms}`;
 }
 
 function expandEnv(v: string): string {

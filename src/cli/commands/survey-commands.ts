@@ -28,7 +28,7 @@ export function registerSurveyCommands(program: Command, job: Command): void {
     .option('--force', 'overwrite an existing optimus.yaml')
     .option('--dir <dir>', 'folder of the new project (created when missing)', '.')
     .addOption(jsonOption());
-  answerOptions(init).action(lazy(() => import('./init.js')));
+  answerOptions(init).action(lazy(() => import('./init.js'), { createsDir: true }));
 
   answerOptions(
     job

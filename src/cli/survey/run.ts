@@ -1,5 +1,6 @@
 /** What the survey commands share: starting a survey from the flags, and reporting what it left. */
-import pc from 'picocolors';
+
+import { err, out as pc } from '../colors.js';
 import type { AnswerSet } from './answers.js';
 import type { PluginConfig } from './plugin-config.js';
 import { terminalPrompter } from './prompter.js';
@@ -21,17 +22,21 @@ export function startSurvey(opts: Record<string, unknown>, answers: AnswerSet): 
 export function surveyReport(
   survey: Survey,
   config: PluginConfig,
+  /** Flags the printed commands repeat (see nextFlags), so they act on the same project. */
+  flags = '',
 ): { lines: string[]; json: Record<string, unknown> } {
   const unused = survey.unused();
   for (const name of unused)
-    process.stderr.write(`${pc.yellow('warning')} answer ${name} matches no question asked; ignored\n`);
+    process.stderr.write(`${err.yellow('warning')} answer ${name} matches no question asked; ignored\n`);
   const lines: string[] = [];
   for (const p of config.placeholders)
     lines.push(
       `${pc.yellow('to fill in')}: ${p.key} (${p.description}) is empty; the job fails validation until it is set`,
     );
   for (const s of config.secrets)
-    lines.push(`secret ${s} is referenced as {{ .secret.${s} }}: store it with \`optimus secret set ${s}\``);
+    lines.push(
+      `secret ${s} is referenced as {{ .secret.${s} }}: store it with \`optimus secret set ${s}${flags}\``,
+    );
   for (const w of config.warnings) lines.push(`${pc.yellow('warning')} ${w.message}`);
   return {
     lines,

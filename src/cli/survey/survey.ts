@@ -196,7 +196,8 @@ export function answersError(missing: Gap[], invalid: Gap[], what: string): Opti
     .map((n) => `--set ${n}=<value>`)
     .join(' ');
   return new OptimusError(missing.length ? 'SURVEY_UNANSWERED' : 'SURVEY_ANSWER_INVALID', lines.join('\n'), {
-    category: 'invalid',
+    // A question left unanswered or answered against its rules is bad input, like a missing argument.
+    category: 'usage',
     hint: `answer with ${example || '--set NAME=VALUE'} (repeatable), or put name: value lines in a file passed with --answers <file.yaml>`,
   });
 }

@@ -31,7 +31,7 @@ describe('survey without a terminal', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(OptimusError);
-    expect((error as OptimusError).category).toBe('invalid');
+    expect((error as OptimusError).category).toBe('usage');
     expect((error as OptimusError).message).toBe(
       'cannot create the job without a terminal to ask on: 2 questions have no answer:\n  - owner: Owner\n  - TABLE: Target table',
     );

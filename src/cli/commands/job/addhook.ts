@@ -6,11 +6,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { OptimusError } from '../../../core/errors.js';
+import type { HookSpec, JobSpec } from '../../../core/job.js';
+import type { HookStage } from '../../../core/plugin.js';
+import { buildRunGraph } from '../../../core/run-graph.js';
 import { suggest } from '../../../services/validate-project.js';
+import { loadPluginSet } from '../../../spec/plugin-spec.js';
+import type { ProjectConfig } from '../../../spec/project-config.js';
 import type { CommandContext } from '../../command-kit.js';
 import { projectConfig, serverClient } from '../../context.js';
 import { EXIT_OK } from '../../errors.js';
-import { printJson } from '../../output.js';
+import { nextFlags, printJson } from '../../output.js';
+import { resolvePluginSource } from '../../plugin-source.js';
 import { loadAnswers } from '../../survey/answers.js';
 import { addHookToYaml } from '../../survey/job-file.js';
 import { hookNameProblem, stageChoices } from '../../survey/job-questions.js';
@@ -79,6 +85,17 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     choices: existing.map((value) => ({ value })),
   });
 
+  // Before the plugin's own questions: nobody should answer them for a hook that cannot be added.
+  if (pluginName && hookName && stage) {
+    await refuseBrokenRunOrder(opts, config, job.spec, {
+      name: hookName,
+      type: pluginName,
+      stage: stage as HookStage,
+      ...(dependsOn.length ? { dependsOn } : {}),
+      config: {},
+    });
+  }
+
   let plugin: PluginDetail | undefined;
   let hookConfig: PluginConfig | undefined;
   if (pluginName) {
@@ -101,7 +118,7 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   writeFileSync(job.file, text);
 
   const shown = relative(process.cwd(), job.file) || job.file;
-  const report = surveyReport(survey, hookConfig);
+  const report = surveyReport(survey, hookConfig, nextFlags(opts, config.root));
   if (opts.json) {
     printJson({
       ok: true,
@@ -116,7 +133,37 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     return EXIT_OK;
   }
   const lines = [`added hook ${hookName} (${plugin.name}, ${stage}) to ${shown}`, ...report.lines];
-  lines.push(`next: optimus job graph ${job.name}`);
+  lines.push(`next: optimus job graph ${job.name}${nextFlags(opts, config.root)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;
+}
+
+/**
+ * The run graph of the job with the new hook, on the plugin specs `job validate` would use: a hook
+ * that closes a cycle (or otherwise makes the order impossible) is refused and nothing is written.
+ * Plugins the specs lack are left to `job validate`; only what the new hook breaks counts here.
+ */
+async function refuseBrokenRunOrder(
+  opts: Record<string, unknown>,
+  config: ProjectConfig,
+  spec: JobSpec,
+  hook: HookSpec,
+): Promise<void> {
+  const source = await resolvePluginSource(opts);
+  const plugins = source ? loadPluginSet([source.dir]).plugins : new Map();
+  const graphErrors = (hooks: readonly HookSpec[]) =>
+    buildRunGraph({ task: spec.task, hooks, plugins, rules: config.hookRules }).issues.filter(
+      (i) => i.severity === 'error' && !i.code.startsWith('PLUGIN_'),
+    );
+  const before = new Set(graphErrors(spec.hooks).map((i) => `${i.code} ${i.message}`));
+  const added = graphErrors([...spec.hooks, hook]).find((i) => !before.has(`${i.code} ${i.message}`));
+  if (!added) return;
+  throw new OptimusError(
+    added.code,
+    `hook "${hook.name}" cannot be added to job "${spec.name}": ${added.message}; job.yaml is unchanged`,
+    {
+      category: 'invalid',
+      hint: added.hint ?? 'choose other upstream hooks (depends_on) or another stage',
+    },
+  );
 }

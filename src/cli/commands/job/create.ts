@@ -10,7 +10,7 @@ import { JOB_FILE } from '../../../spec/job-spec.js';
 import type { CommandContext } from '../../command-kit.js';
 import { projectConfig, serverClient } from '../../context.js';
 import { EXIT_OK } from '../../errors.js';
-import { printJson } from '../../output.js';
+import { nextFlags, printJson } from '../../output.js';
 import { loadAnswers } from '../../survey/answers.js';
 import { newJobYaml } from '../../survey/job-file.js';
 import {
@@ -143,7 +143,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
   }
 
   const shown = relative(process.cwd(), file) || file;
-  const report = surveyReport(survey, taskConfig);
+  const report = surveyReport(survey, taskConfig, nextFlags(opts, config.root));
   if (opts.json) {
     printJson({
       ok: true,
@@ -158,7 +158,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
   }
   const lines = [`created ${shown} (task ${plugin.name}, namespace ${ns.name})`];
   for (const a of assets) lines.push(`  + ${relative(process.cwd(), join(dir, 'assets', a))}`);
-  lines.push(...report.lines, `next: optimus job validate ${name}`);
+  lines.push(...report.lines, `next: optimus job validate ${name}${nextFlags(opts, config.root)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }

@@ -1,23 +1,31 @@
-import pc from 'picocolors';
 import { OptimusError } from '../../../core/errors.js';
 import { errorsOf, sortProblems, warningsOf } from '../../../core/problem.js';
 import { suggest, validateProject } from '../../../services/validate-project.js';
+import { err, out as pc } from '../../colors.js';
 import type { CommandContext } from '../../command-kit.js';
-import { EXIT_OK, EXIT_PROBLEMS } from '../../errors.js';
+import { EXIT_OK, EXIT_PROBLEMS, projectExitCode } from '../../errors.js';
 import { formatProblem, printJson, problemJson } from '../../output.js';
+import { explainForServer, resolvePluginSource, sourceJson } from '../../plugin-source.js';
 
 export async function run({ args, opts }: CommandContext): Promise<number> {
   const name = args[0]!;
+  const source = await resolvePluginSource(opts);
   const report = validateProject({
     dir: String(opts.dir ?? '.'),
-    ...(opts.plugins ? { pluginsDir: String(opts.plugins) } : {}),
+    ...(source ? { pluginsDir: source.dir } : {}),
   });
+  const served = [...report.plugins.plugins.keys()];
+  for (const problems of [report.problems, ...report.jobs.map((j) => j.problems)])
+    explainForServer(problems, source, served);
+  if (source?.kind === 'server' && source.note && !opts.json)
+    process.stderr.write(`${err.yellow('note')} ${source.note}\n`);
   const job = report.jobs.find((j) => j.name === name);
   const blocking = errorsOf(report.problems).filter(
     (p) => !p.code.startsWith('PLUGIN_') && p.code !== 'FILE_UNREADABLE',
   );
   if (!job) {
-    if (blocking.length) return printFailure(opts, blocking, name);
+    if (blocking.length)
+      return printFailure(opts, blocking, name, projectExitCode(report.problems, blocking.length));
     throw new OptimusError('JOB_NOT_FOUND', `job "${name}" is not in any namespace of the project`, {
       category: 'not_found',
       hint: suggest(
@@ -27,11 +35,13 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     });
   }
   const errors = errorsOf(job.problems);
-  if (errors.length || !job.nodes.length) return printFailure(opts, job.problems, name);
+  if (errors.length || !job.nodes.length) return printFailure(opts, job.problems, name, EXIT_PROBLEMS);
   const warnings = warningsOf(job.problems);
   if (opts.json) {
     printJson({
+      ok: true,
       job: job.name,
+      plugin_source: sourceJson(source),
       nodes: job.nodes.map((n) => ({ name: n.name, type: n.type, stage: n.stage, depends_on: n.dependsOn })),
       warnings: warnings.map((p) => problemJson(p)),
     });
@@ -56,9 +66,11 @@ function printFailure(
   opts: Record<string, unknown>,
   problems: Parameters<typeof sortProblems>[0],
   name: string,
+  exit: number,
 ): number {
   if (opts.json) {
     printJson({
+      ok: false,
       job: name,
       nodes: [],
       errors: errorsOf(problems).map((p) => problemJson(p)),
@@ -68,5 +80,5 @@ function printFailure(
     process.stdout.write(`cannot build the run graph of ${pc.bold(name)}:\n`);
     for (const p of sortProblems([...problems])) process.stdout.write(`  ${formatProblem(p)}\n`);
   }
-  return EXIT_PROBLEMS;
+  return exit;
 }

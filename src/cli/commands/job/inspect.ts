@@ -2,13 +2,14 @@
  * `optimus job inspect <job>`: what the server holds for a job — run graph, configs (secret configs
  * redacted unless they are references), assets — and whether the local checkout matches it.
  */
-import pc from 'picocolors';
 import { contentHash } from '../../../core/canonical-json.js';
 import { OptimusError } from '../../../core/errors.js';
 import { hasErrors } from '../../../core/problem.js';
 import { isSecretReference } from '../../../core/secret-ref.js';
-import { loadProjectJobs } from '../../../services/validate-project.js';
-import { ServerError, seg } from '../../api-client.js';
+import { loadProjectJobs, suggest } from '../../../services/validate-project.js';
+import type { ProjectConfig } from '../../../spec/project-config.js';
+import { type ApiClient, ServerError, seg } from '../../api-client.js';
+import { out as pc } from '../../colors.js';
 import type { CommandContext } from '../../command-kit.js';
 import { projectConfig, serverClient } from '../../context.js';
 import { printJson } from '../../output.js';
@@ -51,10 +52,7 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     throw new OptimusError(
       'JOB_NOT_FOUND',
       `job "${name}" is not deployed in project ${config.project.name} on ${client.baseUrl}`,
-      {
-        category: 'not_found',
-        hint: 'deploy it with `optimus deploy`',
-      },
+      { category: 'not_found', hint: await notFoundHint(client, project, namespaces, config, name) },
     );
   }
 
@@ -112,7 +110,7 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     upstreams: [],
   };
   if (opts.json) {
-    printJson(view);
+    printJson({ ok: true, ...view });
     return 0;
   }
   const lines = [
@@ -139,4 +137,25 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** A job of this checkout not deployed yet: deploy it; else the nearest deployed names. */
+async function notFoundHint(
+  client: ApiClient,
+  project: string,
+  namespaces: { name: string }[],
+  config: ProjectConfig,
+  name: string,
+): Promise<string> {
+  const local = loadProjectJobs(config).some((j) => j.loaded.spec?.name === name);
+  if (local) return `it is in this checkout: deploy it with \`optimus deploy\``;
+  const deployed: string[] = [];
+  for (const ns of namespaces) {
+    const { jobs } = await client.get<{ jobs: { name: string }[] }>(
+      `/api/v1beta1/project/${project}/namespace/${seg(ns.name)}/job`,
+    );
+    deployed.push(...jobs.map((j) => j.name));
+  }
+  if (!deployed.length) return 'nothing is deployed in this project yet: run `optimus deploy`';
+  return suggest(name, [...new Set(deployed)].sort());
 }

@@ -1,31 +1,37 @@
-import pc from 'picocolors';
-import { OptimusError } from '../../../core/errors.js';
+/**
+ * `optimus job validate [jobs...]`: every job (or the named ones) against the plugin specs that
+ * resolvePluginSource picks: local plugins when the user chose them, else the server's.
+ */
 import { errorsOf, sortProblems, warningsOf } from '../../../core/problem.js';
 import { validateProject } from '../../../services/validate-project.js';
+import { err, out as pc } from '../../colors.js';
 import type { CommandContext } from '../../command-kit.js';
-import { projectConfigIfAny, serverClient } from '../../context.js';
-import { EXIT_OK, EXIT_PROBLEMS } from '../../errors.js';
-import { formatProblem, plural, printJson, problemJson, relativeTo } from '../../output.js';
-import { hasPluginCache, pluginCacheDir } from '../../plugin-cache.js';
+import { projectExitCode } from '../../errors.js';
+import { formatProblem, nextFlags, plural, printJson, problemJson, relativeTo } from '../../output.js';
+import { describeSource, explainForServer, resolvePluginSource, sourceJson } from '../../plugin-source.js';
 
 export async function run({ args, opts }: CommandContext): Promise<number> {
+  const source = await resolvePluginSource(opts);
   const report = validateProject({
     dir: String(opts.dir ?? '.'),
-    ...(opts.plugins
-      ? { pluginsDir: String(opts.plugins) }
-      : opts.server
-        ? { pluginsDir: serverCache(opts) }
-        : {}),
+    ...(source ? { pluginsDir: source.dir } : {}),
     only: args,
   });
+  const served = [...report.plugins.plugins.keys()];
+  for (const problems of [report.problems, ...report.jobs.map((j) => j.problems)])
+    explainForServer(problems, source, served);
+  if (source?.kind === 'server' && source.note && !opts.json)
+    process.stderr.write(`${err.yellow('note')} ${source.note}\n`);
   const all = [...report.problems, ...report.jobs.flatMap((j) => j.problems)];
   const errors = errorsOf(all).length;
   const warnings = warningsOf(all).length;
   const invalid = report.jobs.filter((j) => errorsOf(j.problems).length > 0).length;
+  const exit = projectExitCode(report.problems, errors);
   if (opts.json) {
     printJson({
       ok: errors === 0,
       project: report.config?.project.name ?? null,
+      plugin_source: sourceJson(source),
       summary: {
         jobs: report.jobs.length,
         invalid_jobs: invalid,
@@ -43,7 +49,7 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
         warnings: warningsOf(j.problems).map((p) => problemJson(p)),
       })),
     });
-    return errors ? EXIT_PROBLEMS : EXIT_OK;
+    return exit;
   }
   const out: string[] = [];
   for (const p of sortProblems([...report.problems])) out.push(formatProblem(p));
@@ -55,22 +61,11 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   }
   const status = errors ? pc.red('failed') : pc.green('ok');
   out.push(
-    `${status}: ${plural(report.jobs.length, 'job')} in ${plural(report.config?.namespaces.length ?? 0, 'namespace')} checked against ${plural(report.plugins.plugins.size, 'plugin')}; ${plural(invalid, 'invalid job')}, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`,
+    `${status}: ${plural(report.jobs.length, 'job')} in ${plural(report.config?.namespaces.length ?? 0, 'namespace')} checked against ${plural(report.plugins.plugins.size, 'plugin')}${describeSource(source)}; ${plural(invalid, 'invalid job')}, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`,
   );
-  if (!errors && report.jobs.length)
-    out.push(pc.dim('next: `optimus job graph <job>` shows a job’s run order'));
+  const first = report.jobs[0];
+  if (!errors && first)
+    out.push(pc.dim(`next: \`optimus job graph ${first.name}${nextFlags(opts)}\` shows its run order`));
   process.stdout.write(`${out.join('\n')}\n`);
-  return errors ? EXIT_PROBLEMS : EXIT_OK;
-}
-
-/** The plugin cache of the project's server; `optimus plugin sync` fills it. */
-function serverCache(opts: Record<string, unknown>): string {
-  const { baseUrl } = serverClient(opts, projectConfigIfAny(opts));
-  if (!hasPluginCache(baseUrl)) {
-    throw new OptimusError('PLUGIN_CACHE_MISSING', `no cached plugin specs for ${baseUrl}`, {
-      category: 'usage',
-      hint: 'run `optimus plugin sync` once while the server is reachable',
-    });
-  }
-  return pluginCacheDir(baseUrl);
+  return exit;
 }

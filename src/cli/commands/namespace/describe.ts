@@ -12,7 +12,7 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   }>(base);
   const { jobs } = await client.get<{ jobs: { name: string }[] }>(`${base}/job`);
   if (opts.json) {
-    printJson({ namespace, jobs });
+    printJson({ ok: true, namespace, jobs });
     return 0;
   }
   const lines = [

@@ -9,7 +9,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
   const { namespaces } = await client.get<{ namespaces: { name: string; updated_at: string }[] }>(
     `/api/v1beta1/project/${seg(config.project.name)}/namespace`,
   );
-  if (opts.json) printJson({ project: config.project.name, namespaces });
+  if (opts.json) printJson({ ok: true, project: config.project.name, namespaces });
   else if (!namespaces.length)
     process.stdout.write(`no namespaces registered; run \`optimus namespace register\`\n`);
   else for (const n of namespaces) process.stdout.write(`${n.name}\n`);

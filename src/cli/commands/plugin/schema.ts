@@ -1,8 +1,11 @@
 import { pluginV3JsonSchema } from '../../../spec/json-schema.js';
-import type { CommandContext } from '../../main.js';
+import type { CommandContext } from '../../command-kit.js';
+import { printJson } from '../../output.js';
 
-export async function run(_ctx: CommandContext): Promise<number> {
-  // The schema is JSON either way; --json is accepted for symmetry with every other command.
-  process.stdout.write(`${JSON.stringify(pluginV3JsonSchema(), null, 2)}\n`);
+export async function run({ opts }: CommandContext): Promise<number> {
+  // Bare, the schema is the output (`> plugin-v3.schema.json` for an editor); with --json it is
+  // wrapped like every command's answer, so a script reads `ok` first.
+  if (opts.json) printJson({ ok: true, schema: pluginV3JsonSchema() });
+  else process.stdout.write(`${JSON.stringify(pluginV3JsonSchema(), null, 2)}\n`);
   return 0;
 }

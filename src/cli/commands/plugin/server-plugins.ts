@@ -1,7 +1,7 @@
 /** `plugin list --server` and `plugin diff --server`: the server's plugins, and how they differ from ours. */
-import pc from 'picocolors';
 import { inspect } from '../../../plugins/install/status.js';
 import { loadProjectConfig } from '../../../spec/project-config.js';
+import { out as pc } from '../../colors.js';
 import { serverClient } from '../../context.js';
 import { EXIT_OK, EXIT_PROBLEMS } from '../../errors.js';
 import { printJson } from '../../output.js';

@@ -1,6 +1,6 @@
 import type { CommandContext } from '../../command-kit.js';
 import { projectConfigIfAny, serverClient } from '../../context.js';
-import { plural, printJson } from '../../output.js';
+import { nextFlags, plural, printJson } from '../../output.js';
 import { syncPluginCache } from '../../plugin-cache.js';
 
 export async function run({ opts }: CommandContext): Promise<number> {
@@ -12,13 +12,16 @@ export async function run({ opts }: CommandContext): Promise<number> {
       ok: true,
       server: client.baseUrl,
       cache: r.dir,
+      changed: r.changed,
       plugins: r.files.map((f) => f.replace(/^optimus-plugin-|\.yaml$/g, '')),
     });
   else {
     process.stdout.write(
-      `synced ${plural(r.files.length, 'plugin spec')} from ${client.baseUrl} into ${r.dir}\n`,
+      `${r.changed ? 'synced' : 'already current:'} ${plural(r.files.length, 'plugin spec')} from ${client.baseUrl} in ${r.dir}\n`,
     );
-    process.stdout.write('next: `optimus job validate --server` validates offline with them\n');
+    process.stdout.write(
+      `next: \`optimus job validate --server${nextFlags(opts)}\` checks jobs against them, offline too\n`,
+    );
   }
   return 0;
 }

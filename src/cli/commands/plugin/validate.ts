@@ -1,8 +1,8 @@
-import pc from 'picocolors';
 import { errorsOf, warningsOf } from '../../../core/problem.js';
 import { loadPluginSet } from '../../../spec/plugin-spec.js';
+import { out as pc } from '../../colors.js';
+import type { CommandContext } from '../../command-kit.js';
 import { EXIT_OK, EXIT_PROBLEMS } from '../../errors.js';
-import type { CommandContext } from '../../main.js';
 import { formatProblem, plural, printJson, problemJson, relativeTo } from '../../output.js';
 
 export async function run({ args, opts }: CommandContext): Promise<number> {

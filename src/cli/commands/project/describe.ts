@@ -20,7 +20,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     `/api/v1beta1/project/${seg(config.project.name)}/namespace`,
   );
   if (opts.json) {
-    printJson({ project, namespaces });
+    printJson({ ok: true, project, namespaces });
     return 0;
   }
   const lines = [`project ${project.name} on ${client.baseUrl} (updated ${project.updated_at})`, '  config:'];

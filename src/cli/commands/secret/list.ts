@@ -14,7 +14,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     `/api/v1beta1/project/${seg(config.project.name)}/secret`,
   );
   if (opts.json) {
-    printJson({ project: config.project.name, secrets });
+    printJson({ ok: true, project: config.project.name, secrets });
     return 0;
   }
   if (!secrets.length) {
