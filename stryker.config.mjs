@@ -26,17 +26,22 @@ export const MODULES = {
   'src/core/window.ts': ['test/core/window.test.ts'],
   'src/spec/job-spec.ts': ['test/spec/job-spec.test.ts', 'test/spec/upstream-compat.test.ts'],
   'src/spec/plugin-spec.ts': ['test/spec/plugin-spec.test.ts', 'test/spec/upstream-compat.test.ts'],
-  'src/plugins/install/archive.ts': ['test/plugins/archive.test.ts', 'test/plugins/install.test.ts'],
-  'src/plugins/install/lock.ts': ['test/plugins/install.test.ts', 'test/plugins/config.test.ts'],
-  'src/plugins/install/installer.ts': [
-    'test/plugins/install.test.ts',
+  // The modules below are covered by other work on issue 8; their owners may refine these lists.
+  'src/plugins/install/archive.ts': [
     'test/plugins/archive.test.ts',
-    'test/plugins/cloud.test.ts',
-    'test/plugins/location-lock.test.ts',
+    'test/plugins/install-failures.test.ts',
+    'test/plugins/install.test.ts',
   ],
-  'src/services/deploy.ts': ['test/services/**/*.test.ts', 'test/server/**/*.test.ts'],
-  'src/services/secret-cipher.ts': ['test/services/**/*.test.ts', 'test/server/**/*.test.ts'],
-  'src/server/auth.ts': ['test/server/**/*.test.ts'],
+  'src/plugins/install/lock.ts': [
+    'test/plugins/lock.test.ts',
+    'test/plugins/frozen.test.ts',
+    'test/plugins/install.test.ts',
+  ],
+  'src/plugins/install/installer.ts': ['test/plugins/*.test.ts'],
+  'src/services/deploy.ts': ['test/services/deploy.test.ts', 'test/server/api.test.ts'],
+  'src/services/secret-cipher.ts': ['test/services/secret-cipher.test.ts', 'test/server/hard-edges.test.ts'],
+  'src/server/auth.ts': ['test/server/auth.test.ts', 'test/server/api.test.ts'],
+  'src/core/template/*.ts': ['test/core/template/{syntax,fmt,functions,assets}.test.ts'],
 };
 
 const only = process.env.MUTATE || undefined;
@@ -59,8 +64,9 @@ export default {
   vitest: { configFile: 'vitest.mutation.config.ts', related: true },
   coverageAnalysis: 'perTest',
   concurrency: 2,
-  // A mutant that makes a test loop is a timeout (counted as detected); no need to wait long.
-  timeoutMS: 10_000,
+  // Not lower: on a shared, loaded machine a slow run of a surviving mutant would be cut off as a
+  // "timeout", which Stryker counts as detected and so hides a weak test. Few mutants really loop.
+  timeoutMS: 20_000,
   mutate: only ? [only] : Object.keys(MODULES),
   ignorePatterns: ['reports', 'bench/results', 'coverage', '.stryker-tmp'],
   reporters: ['clear-text', 'progress', 'html', 'json'],

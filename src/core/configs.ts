@@ -116,14 +116,13 @@ export function questionProblem(q: Question, value: string, shown = `"${value}"`
     try {
       re = new RegExp(q.regexp);
     } catch {
-      re = undefined;
+      // A pattern that does not compile is reported on the plugin spec; no answer can break it.
     }
     if (re && !re.test(value))
       return q.validationerror ? `${shown}: ${q.validationerror}` : `${shown} does not match ${q.regexp}`;
   }
-  if (q.minlength !== undefined && value.length < q.minlength)
-    return `${shown} is shorter than ${q.minlength} characters`;
-  if (q.maxlength !== undefined && value.length > q.maxlength)
+  if (value.length < (q.minlength ?? 0)) return `${shown} is shorter than ${q.minlength} characters`;
+  if (value.length > (q.maxlength ?? Number.POSITIVE_INFINITY))
     return `${shown} is longer than ${q.maxlength} characters`;
   return undefined;
 }

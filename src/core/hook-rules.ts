@@ -35,7 +35,8 @@ export function parseHookRules(lines: readonly string[]): { rules: HookRule[]; e
 }
 
 export function parseHookRule(text: string, index = 0): HookRule | RuleParseError {
-  const parts = text.split('>>').map((p) => p.trim());
+  // Names are trimmed one by one below, which also covers the spaces around `>>`.
+  const parts = text.split('>>');
   if (parts.length < 2)
     return { index, message: `rule "${text}" must look like "a >> b,c" (hook a runs before hooks b and c)` };
   const groups: string[][] = [];

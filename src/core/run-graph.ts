@@ -45,7 +45,6 @@ export interface RunGraph {
   issues: GraphIssue[];
 }
 
-type Origin = 'default' | 'job' | 'rule' | 'hint';
 const STAGE_RANK: Record<NodeStage, number> = { pre: 0, task: 1, post: 2, fail: 3 };
 
 export function buildRunGraph(input: RunGraphInput): RunGraph {
@@ -114,8 +113,8 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
     hooks.set(hook.name, { hook, index, stage: hook.stage ?? plugin?.hints.stage ?? 'post', plugin });
   });
 
-  // preds: node → (upstream → origin)
-  const preds = new Map<string, Map<string, Origin>>();
+  // preds: node → (upstream → whether the job's own depends_on set that edge; rules yield to those)
+  const preds = new Map<string, Map<string, boolean>>();
   const succs = new Map<string, Set<string>>();
   const all = [taskName, ...hooks.keys()];
   for (const n of all) {
@@ -123,8 +122,8 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
     succs.set(n, new Set());
   }
   const stageOf = (n: string): NodeStage => (n === taskName ? 'task' : hooks.get(n)!.stage);
-  const addEdge = (from: string, to: string, origin: Origin) => {
-    if (!preds.get(to)!.has(from)) preds.get(to)!.set(from, origin);
+  const addEdge = (from: string, to: string, byJob = false) => {
+    if (!preds.get(to)!.has(from)) preds.get(to)!.set(from, byJob);
     succs.get(from)!.add(to);
   };
   const path = (from: string, to: string): string[] | undefined => {
@@ -149,8 +148,8 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
   };
 
   for (const { stage, hook } of hooks.values()) {
-    if (stage === 'pre') addEdge(hook.name, taskName, 'default');
-    else addEdge(taskName, hook.name, 'default');
+    if (stage === 'pre') addEdge(hook.name, taskName);
+    else addEdge(taskName, hook.name);
   }
 
   // The job's own edges.
@@ -179,7 +178,7 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
         });
         continue;
       }
-      if (dep !== taskName && neverTogether(dep, hook.name)) {
+      if (neverTogether(dep, hook.name)) {
         issues.push({
           severity: 'error',
           code: 'HOOK_STAGE_CONFLICT',
@@ -190,7 +189,7 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
         continue;
       }
       const back = path(hook.name, dep);
-      addEdge(dep, hook.name, 'job');
+      addEdge(dep, hook.name, true);
       if (back && !jobCycle) {
         jobCycle = true;
         issues.push({
@@ -207,8 +206,11 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
   if (jobCycle) return { nodes: [], issues };
 
   // Project rules, then legacy plugin hints: both yield to the job's own depends_on.
-  const explicit = (n: string) => hooks.get(n)?.hook.dependsOn !== undefined;
-  const pathHasJobEdge = (p: string[]) => p.some((n, i) => i > 0 && preds.get(n)!.get(p[i - 1]!) === 'job');
+  const explicit = (n: string) => hooks.get(n)!.hook.dependsOn !== undefined;
+  const pathHasJobEdge = (p: string[]) => {
+    for (let i = 1; i < p.length; i++) if (preds.get(p[i]!)!.get(p[i - 1]!)) return true;
+    return false;
+  };
   let ruleCycle = false;
   for (const rule of input.rules ?? []) {
     for (const { from, to } of rule.edges) {
@@ -246,7 +248,7 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
         }
         continue;
       }
-      addEdge(from, to, 'rule');
+      addEdge(from, to);
     }
   }
   if (ruleCycle) return { nodes: [], issues };
@@ -269,14 +271,18 @@ export function buildRunGraph(input: RunGraphInput): RunGraph {
           });
           continue;
         }
-        addEdge(from, hook.name, 'hint');
+        addEdge(from, hook.name);
       }
     }
   }
 
   // Stable topological order: among ready nodes, earlier stage first, then declaration order.
-  const rank = (n: string): [number, number] =>
-    n === taskName ? [STAGE_RANK.task, -1] : [STAGE_RANK[hooks.get(n)!.stage], hooks.get(n)!.index];
+  const rank = (n: string): [number, number] => {
+    const h = hooks.get(n);
+    // Stryker disable next-line all: equivalent, the task is never ready together with a hook (pre hooks run before it, the others after), so its rank is never compared
+    if (!h) return [STAGE_RANK.task, -1];
+    return [STAGE_RANK[h.stage], h.index];
+  };
   const indegree = new Map(all.map((n) => [n, preds.get(n)!.size]));
   const ready = all.filter((n) => indegree.get(n) === 0);
   const order: string[] = [];

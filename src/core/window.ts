@@ -11,8 +11,11 @@ export interface WindowIssue {
 }
 
 const GO_DURATION = '(?:(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:ns|us|µs|μs|ms|s|m|h))+';
-/** v1/v2: an optional `nM` (months) prefix followed by an optional Go duration, e.g. `1M24h`, `-24h`, `0`. */
-const V12_DURATION = new RegExp(`^[+-]?(?:\\d+M)?(?:${GO_DURATION})?$`);
+/**
+ * v1/v2: months (`nM`), a Go duration, or months then a Go duration, with an optional sign, e.g.
+ * `1M24h`, `-24h`, `-0`. A sign alone is no duration (Go's time.ParseDuration refuses it too).
+ */
+const V12_DURATION = new RegExp(`^[+-]?(?:\\d+M(?:${GO_DURATION})?|${GO_DURATION}|0)$`);
 const V3_DURATION = /^-?\d+[hdwMy]$/;
 
 export function normalisePresetName(name: string): string {
@@ -45,7 +48,7 @@ export function checkWindow(
   if (version === 1 || version === 2) {
     for (const field of ['size', 'offset'] as const) {
       const v = w[field];
-      if (v === undefined || v === '' || v === '0') continue;
+      if (v === undefined || v === '') continue;
       if (!V12_DURATION.test(v))
         issues.push({
           field,
@@ -94,7 +97,7 @@ export function checkWindow(
       message: `window truncate_to "${w.truncate_to}" must be one of h, d, w, M, y, None`,
     });
   }
-  if (w.location !== undefined && w.location !== '' && !isTimeZone(w.location)) {
+  if (w.location && !isTimeZone(w.location)) {
     issues.push({
       field: 'location',
       severity: 'error',
@@ -113,6 +116,7 @@ export function checkWindow(
 const zoneCache = new Map<string, boolean>();
 export function isTimeZone(tz: string): boolean {
   let ok = zoneCache.get(tz);
+  // Stryker disable next-line ConditionalExpression: equivalent, the cache only saves time (deciding again gives the same answer)
   if (ok === undefined) {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: tz });

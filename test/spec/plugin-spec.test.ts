@@ -4,7 +4,9 @@ import { isTaskOnly } from '../../src/core/plugin.js';
 import { errorsOf, warningsOf } from '../../src/core/problem.js';
 import {
   checkUrnTemplate,
+  isPluginSpecFile,
   loadPluginFile,
+  loadPluginObject,
   loadPluginSet,
   loadPluginSpec,
 } from '../../src/spec/plugin-spec.js';
@@ -269,5 +271,610 @@ describe('plugin sets', () => {
   it('reports a missing path', () => {
     const set = loadPluginSet(['/nonexistent/plugins']);
     expect(errorsOf(set.problems)).toMatchObject([{ code: 'FILE_UNREADABLE', message: 'file not found' }]);
+  });
+});
+
+describe('plugin specs: what a user is told', () => {
+  const v1 = (extra = '') =>
+    `name: a\nplugintype: hook\npluginversion: "1"\nimage: docker.io/acme/a:2.0\nentrypoint: {script: run}\n${extra}`;
+
+  it('says what it got when a spec is not a mapping, and where to look', () => {
+    expect(loadPluginSpec('- a\n', 'x.yaml').problems).toEqual([
+      {
+        severity: 'error',
+        code: 'PLUGIN_INVALID',
+        message: 'a plugin spec must be a YAML mapping, got a list',
+        file: 'x.yaml',
+        line: 1,
+        column: 1,
+        hint: 'see `optimus plugin schema` for the expected shape',
+      },
+    ]);
+    expect(loadPluginSpec('null\n', 'x.yaml').problems[0]!.message).toBe(
+      'a plugin spec must be a YAML mapping, got null',
+    );
+    expect(loadPluginObject('text', 'handshake').problems[0]!.message).toBe(
+      'a plugin spec must be a YAML mapping, got string',
+    );
+  });
+
+  it('names an unsupported version and the ones that exist', () => {
+    expect(loadPluginSpec('version: "4"\nname: a\n', 'x.yaml').problems).toEqual([
+      {
+        severity: 'error',
+        code: 'PLUGIN_DIALECT_UNKNOWN',
+        message: 'unsupported plugin spec version "4"',
+        file: 'x.yaml',
+        line: 1,
+        column: 10,
+        path: 'version',
+        hint: 'use version: 3 (or 2); omit version only for legacy v1 files with plugintype/pluginversion/image',
+      },
+    ]);
+  });
+
+  it('reads version 2 and 3 written as strings, and a missing or empty version as v1', () => {
+    expect(loadPluginSpec(v3Plugin('a').replace('version: 3', 'version: "3"'), 'a.yaml').dialect).toBe('v3');
+    const v2 =
+      'version: "2"\nname: b\nplugin_versions: {default: {image: i, tag: t, entrypoint: {script: s}}}\n';
+    expect(loadPluginSpec(v2, 'b.yaml').dialect).toBe('v2');
+    expect(loadPluginSpec(`version:\n${v1()}`, 'a.yaml').dialect).toBe('v1');
+  });
+
+  it('loads a spec that arrives as data, without positions', () => {
+    const r = loadPluginObject(
+      {
+        version: 3,
+        name: 'bin',
+        plugin_versions: { default: { image: 'i', tag: 't', entrypoint: { script: 's' } } },
+      },
+      'bin (handshake)',
+    );
+    expect(r.problems).toEqual([]);
+    expect(r.plugin).toMatchObject({ name: 'bin', source: 'bin (handshake)' });
+    const bad = loadPluginObject({ version: 3, name: 'bin' }, 'bin (handshake)');
+    expect(errorsOf(bad.problems)).toMatchObject([{ file: 'bin (handshake)', path: 'plugin_versions' }]);
+    expect(errorsOf(bad.problems)[0]).not.toHaveProperty('line');
+  });
+
+  it('tells how to write a plain-string entrypoint the new way', () => {
+    const r = loadPluginSpec(v1().replace('entrypoint: {script: run}', 'entrypoint: "run it"'), 'a.yaml');
+    expect(r.problems).toEqual([
+      {
+        severity: 'warning',
+        code: 'PLUGIN_DEPRECATED',
+        message: 'a plain-string entrypoint is deprecated; it is used as the script',
+        file: 'a.yaml',
+        line: 5,
+        column: 13,
+        path: 'entrypoint',
+        hint: 'write entrypoint: {shell: /bin/sh, script: "..."}',
+      },
+    ]);
+  });
+
+  it('warns about each deprecated key at the key, with why it is ignored', () => {
+    const r = loadPluginSpec(v1('api_version: 1\n'), 'a.yaml');
+    expect(r.problems).toEqual([
+      {
+        severity: 'warning',
+        code: 'PLUGIN_DEPRECATED',
+        message: 'api_version is no longer part of the plugin contract and is ignored',
+        file: 'a.yaml',
+        line: 6,
+        column: 1,
+        path: 'api_version',
+      },
+    ]);
+    expect(r.plugin).toBeDefined();
+  });
+});
+
+describe('plugin specs: the model a job is checked against', () => {
+  it('reads a v1 plugin: image and tag, script lines, mods, hints and name/value defaults', () => {
+    const r = loadPluginSpec(
+      `name: legacy
+description: Old one
+plugintype: hook
+pluginversion: 0.1
+pluginmods: [Dependency-Resolver]
+image: registry.local:5000/team/legacy:1.2
+entrypoint:
+  script: |
+    first
+
+    second
+hooktype: pre
+dependson: [audit]
+questions: [{name: Q}]
+defaultconfig: [{name: A, value: 1}, {name: B}]
+defaultassets: [{name: q.sql, value: select 1}]
+destination_urn_template: "bq://<Q>"
+asset_parsers: {bq: [{filepath: ./q.sql}]}
+`,
+      'legacy.yaml',
+    );
+    expect(errorsOf(r.problems)).toEqual([]);
+    expect(r.plugin).toEqual({
+      name: 'legacy',
+      description: 'Old one',
+      dialect: 'v1',
+      version: '0.1',
+      versions: {
+        default: {
+          image: 'registry.local:5000/team/legacy',
+          tag: '1.2',
+          entrypoint: { shell: '/bin/sh', script: 'first; second' },
+        },
+      },
+      questions: [{ name: 'Q', prompt: 'Q', required: false, subquestions: [] }],
+      configs: [],
+      defaultConfig: { A: '1', B: '' },
+      defaultAssets: { 'q.sql': 'select 1' },
+      destinationUrnTemplate: 'bq://<Q>',
+      assetParsers: { bq: [{ filepath: './q.sql' }] },
+      mods: ['dependency_resolver'],
+      hints: { kind: 'hook', stage: 'pre', dependsOn: ['audit'] },
+      source: 'legacy.yaml',
+    });
+  });
+
+  it.each([
+    ['docker.io/acme/a', 'docker.io/acme/a', ''],
+    ['registry.local:5000/acme/a', 'registry.local:5000/acme/a', ''],
+    ['a:latest', 'a', 'latest'],
+  ])('splits the v1 image %s into image and tag', (ref, image, tag) => {
+    const r = loadPluginSpec(
+      `name: a\nplugintype: task\npluginversion: "1"\nimage: "${ref}"\nentrypoint: {script: s}\n`,
+      'a.yaml',
+    );
+    expect(r.plugin!.versions.default).toMatchObject({ image, tag });
+  });
+
+  it('reads v1 pluginmods without the dependency resolver as no mods, and a v1 plugin without hints', () => {
+    const r = loadPluginSpec(
+      'name: a\nplugintype: task\npluginversion: "1"\nimage: i:1\nentrypoint: {script: s}\npluginmods: [cli]\n',
+      'a.yaml',
+    );
+    expect(r.plugin!.mods).toEqual([]);
+    expect(r.plugin!.hints).toEqual({ kind: 'task', dependsOn: [] });
+  });
+
+  it('fills named versions from the default version, field by field', () => {
+    const r = loadPluginSpec(
+      `version: 3
+name: a
+description: d
+plugin_versions:
+  default: {image: img, tag: "1", entrypoint: {shell: /bin/bash, script: run}}
+  "2": {tag: "2"}
+  "3": {image: other, entrypoint: {script: go}}
+  "4": {entrypoint: {shell: /bin/zsh}}
+`,
+      'a.yaml',
+    );
+    expect(r.plugin!.description).toBe('d');
+    expect(r.plugin!.versions).toEqual({
+      default: { image: 'img', tag: '1', entrypoint: { shell: '/bin/bash', script: 'run' } },
+      '2': { image: 'img', tag: '2', entrypoint: { shell: '/bin/bash', script: 'run' } },
+      '3': { image: 'other', tag: '1', entrypoint: { shell: '/bin/bash', script: 'go' } },
+      '4': { image: 'img', tag: '1', entrypoint: { shell: '/bin/zsh', script: 'run' } },
+    });
+  });
+
+  it('reads every question field, with the name as the prompt when there is none', () => {
+    const r = loadPluginSpec(
+      v3Plugin(
+        'q',
+        `questions:
+  - name: MODE
+    prompt: Mode
+    help: how to load
+    default: A
+    multiselect: [A, B]
+    regexp: "^[AB]$"
+    validationerror: A or B
+    minlength: 1
+    maxlength: 1
+    required: true
+    subquestions: [{ifvalue: B, questions: [{name: SUB, prompt: Sub}]}]
+  - {name: BARE, prompt: Bare}
+configs:
+  - {name: MODE, description: load mode, default: A}
+  - {name: TOKEN, secret: true, default: "{{ .secret.TOKEN }}"}
+default_config: {TOKEN: "{{ .secret.TOKEN }}", N: 1}
+destination_urn_template: "bq://<MODE>"
+asset_parsers: {bq: [{filepath: ./q.sql}]}
+`,
+      ),
+      'q.yaml',
+    );
+    expect(r.problems).toEqual([]);
+    expect(r.plugin!.questions).toEqual([
+      {
+        name: 'MODE',
+        prompt: 'Mode',
+        help: 'how to load',
+        default: 'A',
+        multiselect: ['A', 'B'],
+        regexp: '^[AB]$',
+        validationerror: 'A or B',
+        minlength: 1,
+        maxlength: 1,
+        required: true,
+        subquestions: [
+          { ifvalue: 'B', questions: [{ name: 'SUB', prompt: 'Sub', required: false, subquestions: [] }] },
+        ],
+      },
+      { name: 'BARE', prompt: 'Bare', required: false, subquestions: [] },
+    ]);
+    expect(r.plugin!.configs).toEqual([
+      { name: 'MODE', description: 'load mode', default: 'A', required: false, secret: false },
+      { name: 'TOKEN', default: '{{ .secret.TOKEN }}', required: false, secret: true },
+    ]);
+    expect(r.plugin!.defaultConfig).toEqual({ TOKEN: '{{ .secret.TOKEN }}', N: '1' });
+    expect(r.plugin!.destinationUrnTemplate).toBe('bq://<MODE>');
+    expect(r.plugin!.assetParsers).toEqual({ bq: [{ filepath: './q.sql' }] });
+    expect(r.plugin!.hints).toEqual({ dependsOn: [] });
+    expect(r.plugin!.mods).toEqual([]);
+  });
+
+  it('reads a v2 plugin without v3-only fields', () => {
+    const r = loadPluginSpec(
+      'version: 2\nname: b\nplugin_versions: {default: {image: i, tag: 7, entrypoint: {script: s}}}\ndefault_config: {A: x}\n',
+      'b.yaml',
+    );
+    expect(r.plugin).toMatchObject({
+      dialect: 'v2',
+      version: '7',
+      questions: [],
+      configs: [],
+      defaultConfig: { A: 'x' },
+      defaultAssets: {},
+      mods: [],
+      hints: { dependsOn: [] },
+    });
+    expect(r.plugin).not.toHaveProperty('destinationUrnTemplate');
+    expect(r.plugin).not.toHaveProperty('assetParsers');
+  });
+});
+
+describe('plugin specs: consistency checks', () => {
+  const problems = (extra: string) =>
+    loadPluginSpec(v3Plugin('a', extra), 'a.yaml').problems.map(
+      (p) => `${p.severity} ${p.code} ${p.path}${p.line ? `@${p.line}` : ''}: ${p.message}`,
+    );
+
+  it('names where a question was first asked when a subquestion repeats it', () => {
+    expect(
+      problems(`questions:
+  - {name: A, prompt: a, multiselect: [x, y], subquestions: [{ifvalue: x, questions: [{name: A, prompt: again}]}]}
+`),
+    ).toEqual([
+      'error PLUGIN_DUPLICATE_QUESTION questions[0].subquestions[0].questions[0].name@6: question "A" is already asked at questions[0]',
+    ]);
+  });
+
+  it('explains a regexp that does not compile, bounds that cross and a default that is not an option', () => {
+    expect(
+      problems(`questions:
+  - {name: A, prompt: a, regexp: "(", minlength: 3, maxlength: 2}
+  - {name: B, prompt: b, multiselect: [x, y], default: z}
+`),
+    ).toEqual([
+      expect.stringMatching(/^error PLUGIN_INVALID questions\[0\]\.regexp@6: regexp does not compile: .+/),
+      'error PLUGIN_INVALID questions[0].minlength@6: minlength 3 is greater than maxlength 2',
+      'error PLUGIN_INVALID questions[1].default@7: default "z" is not one of the options',
+    ]);
+    expect(
+      problems(
+        'questions: [{name: A, prompt: a, minlength: 2, maxlength: 2, multiselect: [xy], default: xy}]\n',
+      ),
+    ).toEqual([]);
+  });
+
+  it('warns that subquestions behind an impossible answer are never asked', () => {
+    expect(
+      problems(`questions:
+  - name: A
+    prompt: a
+    multiselect: [x]
+    subquestions: [{ifvalue: x, questions: []}, {ifvalue: z, questions: []}]
+  - {name: B, prompt: b, subquestions: [{ifvalue: anything, questions: []}]}
+`),
+    ).toEqual([
+      'warning PLUGIN_UNREACHABLE_QUESTION questions[0].subquestions[1].ifvalue@9: ifvalue "z" is not one of the options, so these questions are never asked',
+    ]);
+  });
+
+  it('refuses a config declared twice and a secret with a plain default, never printing the value', () => {
+    const r = loadPluginSpec(
+      v3Plugin(
+        'a',
+        `configs:
+  - {name: A}
+  - {name: A}
+  - {name: TOKEN, secret: true, default: hunter2}
+default_config: {TOKEN: hunter3, OTHER: plain}
+`,
+      ),
+      'a.yaml',
+    );
+    expect(r.problems).toEqual([
+      expect.objectContaining({
+        code: 'PLUGIN_DUPLICATE_CONFIG',
+        path: 'configs[1].name',
+        line: 7,
+        message: 'config "A" is declared twice',
+      }),
+      expect.objectContaining({
+        code: 'PLUGIN_SECRET_DEFAULT',
+        path: 'configs[2].default',
+        line: 8,
+        message: 'secret config "TOKEN" has a plain default value',
+        hint: 'use a reference such as "{{ .secret.TOKEN }}" or remove the default',
+      }),
+      expect.objectContaining({
+        code: 'PLUGIN_SECRET_DEFAULT',
+        path: 'default_config.TOKEN',
+        line: 9,
+        message: 'secret config "TOKEN" has a plain default value',
+        hint: 'use "{{ .secret.TOKEN }}"',
+      }),
+    ]);
+    expect(JSON.stringify(r.problems)).not.toMatch(/hunter/);
+  });
+
+  it('checks the destination URN template of every dialect', () => {
+    expect(problems('destination_urn_template: "bq://<a b>"\n')).toEqual([
+      'error PLUGIN_INVALID destination_urn_template@5: destination_urn_template placeholder "<a b>" is not a config name',
+    ]);
+  });
+
+  it('warns when a required config is asked by an optional question without a default', () => {
+    expect(
+      problems(`questions:
+  - {name: A, prompt: a}
+  - {name: B, prompt: b, default: x}
+  - {name: C, prompt: c, required: true}
+  - name: D
+    prompt: d
+    subquestions: [{ifvalue: y, questions: [{name: E, prompt: e}]}]
+configs:
+  - {name: A, required: true}
+  - {name: B, required: true}
+  - {name: C, required: true}
+  - {name: D}
+  - {name: E, required: true}
+`),
+    ).toEqual([
+      'warning PLUGIN_QUESTION_OPTIONAL configs[0].required@13: config "A" is required but its question is optional',
+      'warning PLUGIN_QUESTION_OPTIONAL configs[4].required@17: config "E" is required but its question is optional',
+    ]);
+    const r = loadPluginSpec(
+      v3Plugin('a', 'questions: [{name: A, prompt: a}]\nconfigs: [{name: A, required: true}]\n'),
+      'a.yaml',
+    );
+    expect(r.problems[0]!.hint).toBe('mark the question required too, so job create asks for it');
+  });
+});
+
+describe('destination URN templates in detail', () => {
+  it.each([
+    ['bq://project.table', undefined],
+    ['BQ+x.y-z://<A_1>', undefined],
+    ['bq://<A>:<B>', undefined],
+    ['1bq://<A>', 'destination_urn_template "1bq://<A>" must start with a scheme such as bigquery://'],
+    ['bq:/<A>', 'destination_urn_template "bq:/<A>" must start with a scheme such as bigquery://'],
+    [' bq://<A>', 'destination_urn_template " bq://<A>" must start with a scheme such as bigquery://'],
+    ['bq://<A>>', 'destination_urn_template has a ">" without a matching "<" at character 9'],
+    ['bq://x><A>', 'destination_urn_template has a ">" without a matching "<" at character 7'],
+    ['bq://<A', 'destination_urn_template has an unclosed "<" at character 6'],
+    ['bq://<A<B>', 'destination_urn_template has an unclosed "<" at character 6'],
+    ['bq://<>', 'destination_urn_template placeholder "<>" is not a config name'],
+    ['bq://<1A>', 'destination_urn_template placeholder "<1A>" is not a config name'],
+    ['bq://<A-B>', 'destination_urn_template placeholder "<A-B>" is not a config name'],
+    ['bq://<A> <B!>', 'destination_urn_template placeholder "<B!>" is not a config name'],
+  ])('%s', (t, expected) => {
+    expect(checkUrnTemplate(t)).toBe(expected);
+  });
+});
+
+describe('plugin files and sets', () => {
+  it('recognises .yaml and .yml files in any case', () => {
+    expect(['a.yaml', 'a.yml', 'A.YAML', 'a.Yml'].map(isPluginSpecFile)).toEqual([true, true, true, true]);
+    expect(['a.json', 'yaml', 'a.yaml.bak', 'a.yamlx'].map(isPluginSpecFile)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it('loads files given one by one and directories without descending into sub-folders, sorted', () => {
+    const dir = tempDir({
+      'b.yml': v3Plugin('b'),
+      'a.yaml': v3Plugin('a'),
+      'sub/c.yaml': v3Plugin('c'),
+      'notes.txt': 'ignored',
+    });
+    const single = tempDir({ 'x.yaml': v3Plugin('x') });
+    const set = loadPluginSet([dir, join(single, 'x.yaml')]);
+    expect(set.problems).toEqual([]);
+    expect([...set.plugins.keys()]).toEqual(['a', 'b', 'x']);
+    expect(set.results.map((r) => r.file)).toEqual([
+      join(dir, 'a.yaml'),
+      join(dir, 'b.yml'),
+      join(single, 'x.yaml'),
+    ]);
+    expect(set.plugins.get('a')!.source).toBe(join(dir, 'a.yaml'));
+  });
+
+  it('says which file defined a plugin name first, and keeps that one', () => {
+    const dir = tempDir({
+      'one.yaml': v3Plugin('same', 'description: first\n'),
+      'two.yaml': v3Plugin('same'),
+    });
+    const set = loadPluginSet([dir]);
+    expect(set.problems).toEqual([
+      {
+        severity: 'error',
+        code: 'PLUGIN_NAME_COLLISION',
+        message: `plugin "same" is also defined in ${join(dir, 'one.yaml')}`,
+        file: join(dir, 'two.yaml'),
+        hint: 'plugin names must be unique; rename one of them',
+      },
+    ]);
+    expect(set.plugins.get('same')!.description).toBe('first');
+  });
+
+  it('keeps the problems of a broken file and loads the others', () => {
+    const dir = tempDir({ 'bad.yaml': 'version: 3\nname: bad\n', 'good.yaml': v3Plugin('good') });
+    const set = loadPluginSet([dir]);
+    expect([...set.plugins.keys()]).toEqual(['good']);
+    expect(errorsOf(set.problems)).toMatchObject([{ file: join(dir, 'bad.yaml'), path: 'plugin_versions' }]);
+  });
+
+  it('says how to point at plugins when a path does not exist', () => {
+    expect(loadPluginSet(['/nonexistent/plugins']).problems).toEqual([
+      {
+        severity: 'error',
+        code: 'FILE_UNREADABLE',
+        message: 'file not found',
+        file: '/nonexistent/plugins',
+        hint: 'check the path, or pass --plugins <dir>',
+      },
+    ]);
+    expect(loadPluginFile('/nonexistent/a.yaml')).toMatchObject({
+      file: '/nonexistent/a.yaml',
+      problems: [{ code: 'FILE_UNREADABLE', file: '/nonexistent/a.yaml' }],
+    });
+    expect(loadPluginFile('/nonexistent/a.yaml').plugin).toBeUndefined();
+  });
+});
+
+describe('plugin specs: nothing more than was written', () => {
+  it('stops at a YAML syntax error, reporting it once', () => {
+    const text = 'version: 3\nname: [unclosed\n';
+    const r = loadPluginSpec(text, 'x.yaml');
+    expect(r.problems.map((p) => p.code)).toEqual(['YAML_SYNTAX']);
+    expect(r.dialect).toBeUndefined();
+    const dir = tempDir({ 'x.yaml': text });
+    const f = loadPluginFile(join(dir, 'x.yaml'));
+    expect(f.problems.map((p) => p.code)).toEqual(['YAML_SYNTAX']);
+    expect(f.dialect).toBeUndefined();
+    expect(loadPluginFile(join(dir, 'missing.yaml')).problems).toEqual([
+      {
+        severity: 'error',
+        code: 'FILE_UNREADABLE',
+        message: 'cannot read plugin spec: file not found',
+        file: join(dir, 'missing.yaml'),
+      },
+    ]);
+  });
+
+  it('does not warn about legacy keys in a v3 file, where they are simply unknown', () => {
+    const r = loadPluginSpec(v3Plugin('a', 'api_version: 1\n'), 'a.yaml');
+    expect(r.problems.map((p) => `${p.severity} ${p.code}`)).toEqual(['error PLUGIN_UNKNOWN_KEY']);
+  });
+
+  it('adds no questions, configs, defaults or optional fields that were not written', () => {
+    const v3 = loadPluginSpec(v3Plugin('a'), 'a.yaml').plugin!;
+    expect(v3).toStrictEqual({
+      name: 'a',
+      description: '',
+      dialect: 'v3',
+      version: '1.0.0',
+      versions: {
+        default: { image: 'docker.io/acme/a', tag: '1.0.0', entrypoint: { shell: '/bin/sh', script: 'run' } },
+      },
+      questions: [],
+      configs: [],
+      defaultConfig: {},
+      defaultAssets: {},
+      mods: [],
+      hints: { dependsOn: [] },
+      source: 'a.yaml',
+    });
+    const v1 = loadPluginSpec(
+      'name: b\nplugintype: task\npluginversion: "1"\nimage: i:1\nentrypoint: {script: s}\n',
+      'b.yaml',
+    );
+    expect(v1.plugin).toStrictEqual({
+      name: 'b',
+      description: '',
+      dialect: 'v1',
+      version: '1',
+      versions: { default: { image: 'i', tag: '1', entrypoint: { shell: '/bin/sh', script: 's' } } },
+      questions: [],
+      configs: [],
+      defaultConfig: {},
+      defaultAssets: {},
+      mods: [],
+      hints: { kind: 'task', dependsOn: [] },
+      source: 'b.yaml',
+    });
+  });
+
+  it('reads a question without length limits as having none', () => {
+    const r = loadPluginSpec(v3Plugin('a', 'questions: [{name: A, prompt: a}]\n'), 'a.yaml');
+    expect(r.plugin!.questions).toStrictEqual([
+      { name: 'A', prompt: 'a', required: false, subquestions: [] },
+    ]);
+  });
+
+  it('trims each line of a v1 script before joining them', () => {
+    const r = loadPluginSpec(
+      'name: b\nplugintype: task\npluginversion: "1"\nimage: i:1\nentrypoint: {script: "  a  \\n\\n  b  "}\n',
+      'b.yaml',
+    );
+    expect(r.plugin!.versions.default!.entrypoint!.script).toBe('a; b');
+  });
+
+  it('keeps an image reference that starts with a colon whole', () => {
+    const r = loadPluginSpec(
+      'name: b\nplugintype: task\npluginversion: "1"\nimage: ":x"\nentrypoint: {script: s}\n',
+      'b.yaml',
+    );
+    expect(r.plugin!.versions.default).toMatchObject({ image: ':x', tag: '' });
+  });
+
+  it('warns, at the image key, that a v1 plugin without entrypoint runs the image’s own', () => {
+    const r = loadPluginSpec('name: b\nplugintype: task\npluginversion: "1"\nimage: i:1\n', 'b.yaml');
+    expect(r.problems).toEqual([
+      {
+        severity: 'warning',
+        code: 'PLUGIN_ENTRYPOINT_MISSING',
+        message:
+          "no entrypoint: the image's own entrypoint will be used, so only a container executor can run this plugin (the process executor refuses it)",
+        file: 'b.yaml',
+        line: 4,
+        column: 1,
+        path: 'image',
+        hint: 'add entrypoint: {shell: /bin/sh, script: "..."}',
+      },
+    ]);
+  });
+
+  it('reports question problems as errors and unreachable subquestions as warnings', () => {
+    const r = loadPluginSpec(
+      v3Plugin(
+        'a',
+        'questions: [{name: A, prompt: a, multiselect: [x], default: y, minlength: 3, maxlength: 1, subquestions: [{ifvalue: z, questions: [{name: A, prompt: b}]}]}]\n',
+      ),
+      'a.yaml',
+    );
+    expect(r.problems.map((p) => `${p.severity} ${p.path}`)).toEqual([
+      'error questions[0].minlength',
+      'error questions[0].default',
+      'warning questions[0].subquestions[0].ifvalue',
+      'error questions[0].subquestions[0].questions[0].name',
+    ]);
+  });
+
+  it('loads the files of a directory in name order', () => {
+    const names = ['m', 'c', 'z', 'a', 'q', 'f', 'x', 'b', 'k', 'd'];
+    const dir = tempDir(Object.fromEntries(names.map((n) => [`${n}.yaml`, v3Plugin(n)])));
+    expect([...loadPluginSet([dir]).plugins.keys()]).toEqual([...names].sort());
   });
 });
