@@ -110,4 +110,6 @@ server.kill('SIGTERM');
 await new Promise((r) => server.on('exit', r));
 server = undefined;
 cleanup();
-process.stdout.write(`\nDemo done. Run a server yourself with \`npx optimus serve\` (data in ~/.optimus).\n`);
+process.stdout.write(
+  '\nDemo done. To go on by hand: `npm install -g .`, then the tour in README.md (a server of your own with `optimus serve -c examples/server/server.yaml --install-plugins`, data in ~/.optimus).\n',
+);
