@@ -141,6 +141,23 @@ task: {name: t}
     expect(job.spec!.behavior.catch_up).toBe(true);
   });
 
+  it('drops each empty form on its own, keeping every other field', () => {
+    const load = (extra: string) =>
+      loadJob(join(tempDir({ 'ns/j1/job.yaml': `${JOB}${extra}` }), 'ns/j1'), join(tempDir(), 'x'));
+    const onlyBehavior = load('behavior:\n');
+    expect(errorsOf(onlyBehavior.problems)).toEqual([]);
+    expect(onlyBehavior.raw).not.toHaveProperty('behavior');
+    expect(onlyBehavior.raw!.schedule).toEqual({ start_date: '2021-01-01', interval: '0 2 * * *' });
+    const kept = load('behavior: {catch_up: true}\n');
+    expect(kept.raw!.behavior).toEqual({ catch_up: true });
+    const root = tempDir({
+      'ns/j1/job.yaml': JOB.replace('interval: "0 2 * * *"', 'interval: "0 2 * * *", end_date: ""'),
+    });
+    const onlyEnd = loadJob(join(root, 'ns/j1'), join(root, 'ns'));
+    expect(onlyEnd.raw!.schedule).toEqual({ start_date: '2021-01-01', interval: '0 2 * * *' });
+    expect(onlyEnd.raw!.name).toBe('j1');
+  });
+
   it('still refuses an end_date that is not a date', () => {
     const root = tempDir({ 'ns/j1/job.yaml': JOB.replace('}', ', end_date: soon}') });
     const job = loadJob(join(root, 'ns/j1'), join(root, 'ns'));
@@ -208,6 +225,32 @@ hooks: []
     expect(one.jobs.map((j) => [j.name, j.problems.map((p) => p.code)])).toEqual([
       ['broken-job', ['YAML_SYNTAX']],
     ]);
+  });
+
+  it('takes the top-level name only: quoted, with a comment, never a nested task or hook name', () => {
+    const nested = `version: 1
+task:
+  name: t
+ bad: [
+name: "quoted-job"   # the job
+`;
+    const job = loadJob(join(tempDir({ 'ns/j1/job.yaml': nested }), 'ns/j1'), '/');
+    expect(job.problems.map((p) => p.code)).toEqual(['YAML_SYNTAX']);
+    expect(job.name).toBe('quoted-job');
+    const onlyNested = loadJob(
+      join(tempDir({ 'ns/j1/job.yaml': 'task:\n  name: t\n bad: [\n' }), 'ns/j1'),
+      '/',
+    );
+    expect(onlyNested.name).toBeUndefined();
+  });
+
+  it('names a job that parses but has problems by its name, if that is a non-empty string', () => {
+    const load = (text: string) => loadJob(join(tempDir({ 'ns/j1/job.yaml': text }), 'ns/j1'), '/');
+    expect(load('name: shaped\nowner: [x]\n').name).toBe('shaped');
+    expect(load('name: 123\nowner: me\n').name).toBeUndefined();
+    expect(load("name: ''\nowner: me\n").name).toBeUndefined();
+    // A file that is valid YAML but not a mapping is not searched line by line.
+    expect(load('- name: listed\n').name).toBeUndefined();
   });
 
   it('is named by its folder when no name can be read', () => {
