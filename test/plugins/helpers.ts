@@ -4,7 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, gzipSync } from 'node:zlib';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
+import { loadPluginsConfig, type PluginsSection } from '../../src/plugins/install/config.js';
+import type { InstallOptions } from '../../src/plugins/install/installer.js';
 
 const made: string[] = [];
 
@@ -242,6 +244,20 @@ export async function startServer(): Promise<TestServer> {
         server.close(() => r());
       }),
   };
+}
+
+/** Install options for tests: few, quick retries and a short handshake deadline. */
+export const FAST_INSTALL: InstallOptions = {
+  http: { retries: 1, backoffMs: 5, timeoutMs: 2000 },
+  handshakeTimeoutMs: 5000,
+};
+
+/** A temp project whose plugins section is `extra` then `list:` + `list`; it must load cleanly. */
+export function pluginsProject(list: string, extra = ''): { dir: string; section: PluginsSection } {
+  const dir = tempDir();
+  const { section, problems } = loadPluginsConfig(writeConfig(dir, `${extra}list:\n${list}`));
+  expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
+  return { dir, section: section! };
 }
 
 export function writeConfig(dir: string, pluginsYaml: string): string {

@@ -8,26 +8,23 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPluginsConfig, type PluginsSection } from '../../src/plugins/install/config.js';
-import { type InstallOptions, installPlugins } from '../../src/plugins/install/installer.js';
+import { installPlugins } from '../../src/plugins/install/installer.js';
 import { saveStream } from '../../src/plugins/install/providers/provider.js';
 import {
   binaryPlugin,
   brokenBinary,
+  FAST_INSTALL,
   leftInTmp,
+  pluginsProject,
   specYaml,
   startServer,
   type TestServer,
   tarGz,
   tempDir,
-  writeConfig,
   zipFile,
 } from './helpers.js';
 
-const fast: InstallOptions = {
-  http: { retries: 1, backoffMs: 5, timeoutMs: 2000 },
-  handshakeTimeoutMs: 5000,
-};
+const fast = FAST_INSTALL;
 
 let server: TestServer;
 beforeAll(async () => {
@@ -37,12 +34,7 @@ afterAll(async () => {
   await server.close();
 });
 
-function project(list: string, extra = ''): { dir: string; section: PluginsSection } {
-  const dir = tempDir();
-  const { section, problems } = loadPluginsConfig(writeConfig(dir, `${extra}list:\n${list}`));
-  expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
-  return { dir, section: section! };
-}
+const project = pluginsProject;
 
 /** 10,001 one-byte files in 100 folders: one more than the documented maximum. */
 const manyEntries = Array.from({ length: 10_001 }, (_, i) => ({ path: `d${i % 100}/f${i}`, data: 'x' }));

@@ -2,24 +2,22 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPluginsConfig, type PluginsSection } from '../../src/plugins/install/config.js';
-import { type InstallOptions, installPlugins } from '../../src/plugins/install/installer.js';
+import { loadPluginsConfig } from '../../src/plugins/install/config.js';
+import { installPlugins } from '../../src/plugins/install/installer.js';
 import { acquireLocationLock } from '../../src/plugins/install/location-lock.js';
 import { readLock, STATE_FILE } from '../../src/plugins/install/lock.js';
 import {
   binaryPlugin,
+  FAST_INSTALL,
+  pluginsProject,
   specYaml,
   startServer,
   type TestServer,
   tarGz,
-  tempDir,
   writeConfig,
 } from './helpers.js';
 
-const fast: InstallOptions = {
-  http: { retries: 1, backoffMs: 5, timeoutMs: 2000 },
-  handshakeTimeoutMs: 5000,
-};
+const fast = FAST_INSTALL;
 
 let server: TestServer;
 beforeAll(async () => {
@@ -29,11 +27,7 @@ afterAll(async () => {
   await server.close();
 });
 
-function project(list: string, providers = ''): { dir: string; section: PluginsSection } {
-  const dir = tempDir();
-  const { section } = loadPluginsConfig(writeConfig(dir, `${providers}list:\n${list}`));
-  return { dir, section: section! };
-}
+const project = pluginsProject;
 
 describe('installer', () => {
   it('tells the caller when each plugin starts, how far it got and how it ended', async () => {
