@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   ArtifactSink,
+  createEntryGuard,
   detectFormat,
   extractArchive,
   isExecutableHead,
@@ -657,6 +659,358 @@ describe('unpacking what tools write', () => {
     await expect(pipeline(Readable.from([bad]), sink)).rejects.toMatchObject({
       code: 'PLUGIN_ARCHIVE_INVALID',
       message: expect.stringMatching(/^a\.tgz: cannot unpack: /),
+    });
+  });
+});
+
+/**
+ * The edges a user meets: which first bytes make an executable or an archive, the exact refusal
+ * (code, category, hint) for each kind of hostile entry, and a download that fails or stops.
+ */
+describe('archive edges a user sees', { timeout: 10_000 }, () => {
+  const heads: [string, Buffer, boolean][] = [
+    ['a four-byte ELF', Buffer.from([0x7f, 0x45, 0x4c, 0x46]), true],
+    ['# without !', Buffer.from('#abc'), false],
+    ['! without #', Buffer.from('x!bc'), false],
+    ['M without Z', Buffer.from('Mabc'), false],
+    ['Z without M', Buffer.from('xZbc'), false],
+    ['M alone, two bytes', Buffer.from('Ma'), false],
+  ];
+  for (const [what, head, exe] of heads) {
+    it(`takes ${what} for ${exe ? 'an executable' : 'no executable'}`, () => {
+      expect(isExecutableHead(head)).toBe(exe);
+    });
+  }
+
+  const formats: [string, Buffer, string, string][] = [
+    ['0x1f without 0x8b is text, not gzip', Buffer.from([0x1f, 0x41, 0x42]), 'a', 'yaml'],
+    ['0x8b without 0x1f is text, not gzip', Buffer.from([0x41, 0x8b, 0x42]), 'a', 'yaml'],
+    ['a four-byte zip header', Buffer.from([0x50, 0x4b, 0x03, 0x04]), 'a', 'zip'],
+    ['a four-byte empty zip', Buffer.from([0x50, 0x4b, 0x05, 0x06]), 'a', 'zip'],
+    [
+      'a 262-byte text that only starts a tar header',
+      Buffer.concat([Buffer.alloc(257, 0x61), Buffer.from('ustar')]),
+      'a',
+      'yaml',
+    ],
+    ['an empty .yaml', Buffer.alloc(0), 'plugins/spec.yaml', 'yaml'],
+    ['an empty .YML', Buffer.alloc(0), 'SPEC.YML', 'yaml'],
+  ];
+  for (const [what, bytes, name, format] of formats) {
+    it(`detects ${what}`, async () => {
+      const file = join(tempDir(), 'artifact');
+      writeFileSync(file, bytes);
+      expect(await detectFormat(file, name)).toBe(format);
+    });
+  }
+
+  it('refuses an empty file whose name only contains .yml, with its category', async () => {
+    const file = join(tempDir(), 'artifact');
+    writeFileSync(file, '');
+    await expect(detectFormat(file, 'spec.yml.bak')).rejects.toMatchObject({
+      code: 'PLUGIN_ARTIFACT_UNKNOWN',
+      category: 'invalid',
+    });
+  });
+
+  it('refuses entries that leave the root, with the same message, category and hint', () => {
+    for (const path of ['', 'a\0b', '/x', 'C:x', 'a/../../b', '..']) {
+      const guard = createEntryGuard('a.tgz', limits);
+      expect(() => guard.admit(path, 0)).toThrow(
+        expect.objectContaining({
+          code: 'PLUGIN_ARCHIVE_UNSAFE',
+          message: `a.tgz: entry "${path}" leaves the archive (absolute path or "..")`,
+          category: 'invalid',
+          hint: 'the archive is refused as a whole; rebuild it with plain relative paths',
+        }),
+      );
+    }
+  });
+
+  it('keeps a colon inside a name, and takes the root entry more than once', () => {
+    const guard = createEntryGuard('a.tgz', limits);
+    expect(guard.admit('dir/x:y', 0)).toBe('dir/x:y');
+    expect(guard.admit('bin//', 0)).toBe('bin');
+    expect(guard.admit('./', 0)).toBe('');
+    expect(guard.admit('.', 0)).toBe('');
+    expect(guard.admit('./', 0)).toBe('');
+  });
+
+  it('refuses names a file system takes for one, and keeps names that only look alike', () => {
+    const guard = createEntryGuard('a.tgz', limits);
+    expect(guard.admit('straße', 0)).toBe('straße');
+    expect(guard.admit('strasse', 0)).toBe('strasse');
+    expect(guard.admit('Bin', 0)).toBe('Bin');
+    expect(() => guard.admit('bin', 0)).toThrow(
+      expect.objectContaining({
+        code: 'PLUGIN_ARCHIVE_DUPLICATE',
+        message: 'a.tgz: holds "bin" more than once',
+        category: 'invalid',
+        hint: 'what a reviewer reads must be what runs: rebuild the archive with each path once (names differing only in case or Unicode form count as one)',
+      }),
+    );
+  });
+
+  it('states the limit an archive passes, with category and hint', () => {
+    const many = createEntryGuard('a.tgz', { maxUnpackedBytes: 100, maxEntries: 1 });
+    many.admit('a', 1);
+    expect(() => many.admit('b', 1)).toThrow(
+      expect.objectContaining({
+        code: 'PLUGIN_ARCHIVE_TOO_LARGE',
+        message: 'a.tgz: holds more than 1 entries',
+        category: 'invalid',
+        hint: 'a plugin archive holds one executable and optionally its spec',
+      }),
+    );
+    const big = createEntryGuard('a.tgz', { maxUnpackedBytes: 100, maxEntries: 10 });
+    big.admit('a', 100);
+    expect(() => big.admit('b', 1)).toThrow(
+      expect.objectContaining({
+        code: 'PLUGIN_ARCHIVE_TOO_LARGE',
+        message: 'a.tgz: unpacks to more than 100 bytes',
+        category: 'invalid',
+        hint: 'a plugin archive holds one executable and optionally its spec',
+      }),
+    );
+  });
+
+  it('refuses writing through a link with a long or nested name', () => {
+    const guard = createEntryGuard('a.tgz', limits);
+    guard.admit('lib', 0);
+    guard.symlink('lib', 'real');
+    expect(() => guard.admit('lib/x', 1)).toThrow(
+      expect.objectContaining({ message: 'a.tgz: entry "lib/x" is written through the symbolic link "lib"' }),
+    );
+    const nested = createEntryGuard('a.tgz', limits);
+    nested.admit('a/b', 0);
+    nested.symlink('a/b', 'c');
+    expect(() => nested.admit('a/b/c', 1)).toThrow(
+      expect.objectContaining({ message: 'a.tgz: entry "a/b/c" is written through the symbolic link "a/b"' }),
+    );
+    expect(() => nested.symlink('d', 'a/b/x')).toThrow(
+      expect.objectContaining({
+        code: 'PLUGIN_ARCHIVE_UNSAFE',
+        message: 'a.tgz: link "d" points through another link (a/b/x)',
+      }),
+    );
+  });
+
+  it('refuses links that are empty or climb out through . and empty segments', () => {
+    for (const target of ['', './..', 'x//../..', 'x/./../..']) {
+      const guard = createEntryGuard('a.tgz', limits);
+      expect(() => guard.symlink('l', target)).toThrow(
+        expect.objectContaining({
+          code: 'PLUGIN_ARCHIVE_UNSAFE',
+          message: `a.tgz: link "l" points outside the archive (${target})`,
+        }),
+      );
+    }
+    const guard = createEntryGuard('a.tgz', limits);
+    expect(() => guard.symlink('l', './x//y/../z')).not.toThrow();
+  });
+
+  it('refuses a tar link without a target as an archive it cannot unpack', async () => {
+    for (const type of ['symlink', 'hardlink'] as const) {
+      const { run } = await extractTar([{ path: 'l', type }]);
+      await expect(run()).rejects.toMatchObject({
+        code: 'PLUGIN_ARCHIVE_INVALID',
+        message: 'a.tgz: cannot unpack: TAR_ENTRY_INVALID: linkpath required',
+      });
+    }
+  });
+
+  it('unpacks into a folder whose parents do not exist yet, keeping the executable bit of a tar file', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'a.tgz');
+    writeFileSync(file, tarGz([{ path: 'run', data: '#!/bin/sh\n', mode: 0o755 }]));
+    const out = join(dir, 'deep', 'er', 'out');
+    await extractArchive(file, 'tar.gz', out, 'a.tgz', limits);
+    expect(statSync(join(out, 'run')).mode & 0o111).not.toBe(0);
+    const zip = join(dir, 'a.zip');
+    writeFileSync(zip, zipFile([{ path: 'z', data: 'x' }]));
+    await extractArchive(zip, 'zip', join(dir, 'other', 'out'), 'a.zip', limits);
+    expect(readFileSync(join(dir, 'other', 'out', 'z'), 'utf8')).toBe('x');
+  });
+
+  it('refuses a tar whose header checksum is wrong, as invalid with its hint', async () => {
+    const dir = tempDir();
+    const bytes = tarball([{ path: 'p', data: 'x' }]);
+    bytes[0] = 0x71; // the checksum no longer matches
+    const file = join(dir, 'a.tar');
+    writeFileSync(file, bytes);
+    await expect(extractArchive(file, 'tar', join(dir, 'out'), 'a.tar', limits)).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_INVALID',
+      category: 'invalid',
+      hint: 'check that the artifact is a well-formed .tar.gz or .zip',
+    });
+  });
+
+  it('reports a corrupt gzip with the reason only, not the error class', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'a.tgz');
+    writeFileSync(file, Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(64, 0xff)]));
+    const err = await extractArchive(file, 'tar.gz', join(dir, 'out'), 'a.tgz', limits).catch((e) => e);
+    expect(err).toMatchObject({ code: 'PLUGIN_ARCHIVE_INVALID', category: 'invalid' });
+    expect(err.message).toMatch(/^a\.tgz: cannot unpack: [a-z]/);
+    expect(err.message).not.toContain('Error');
+  });
+
+  it('gives no streamed hashes when an archive holds a symbolic link', async () => {
+    const dir = tempDir();
+    const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), 'a.tgz', limits);
+    await pipeline(
+      Readable.from([
+        tarGz([
+          { path: 'a', data: 'one' },
+          { path: 'l', type: 'symlink', linkpath: 'a' },
+        ]),
+      ]),
+      sink,
+    );
+    expect(sink.streamed).toBe('tar');
+    expect(sink.fileHashes).toBeUndefined();
+  });
+
+  for (const [what, first] of [
+    ['0x1f without 0x8b', Buffer.from([0x1f, 0x41])],
+    ['0x8b without 0x1f', Buffer.from([0x41, 0x8b])],
+  ] as const) {
+    it(`writes a download starting with ${what} to the artifact file`, async () => {
+      const dir = tempDir();
+      const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), 'a.tgz', limits);
+      const body = Buffer.concat([first, Buffer.from('rest')]);
+      await pipeline(Readable.from([body]), sink);
+      expect(sink.streamed).toBe('file');
+      expect(readFileSync(join(dir, 'artifact'))).toEqual(body);
+    });
+  }
+
+  it('unpacks a streamed .tar.gz into a folder whose parents do not exist yet', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'deep', 'er', 'x');
+    const sink = new ArtifactSink(join(dir, 'artifact'), out, 'a.tgz', limits);
+    await pipeline(Readable.from([tarGz([{ path: 'a', data: 'one' }])]), sink);
+    expect(readFileSync(join(out, 'a'), 'utf8')).toBe('one');
+  });
+
+  it('fails a download whose hostile entry arrives after the first files are written', async () => {
+    const dir = tempDir();
+    const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), 'a.tgz', limits);
+    const first = tarball([{ path: 'a', data: 'one' }]);
+    const rest = tarball([{ path: '../evil', data: 'x' }]);
+    async function* source() {
+      yield gzipSync(first.subarray(0, first.length - 1024));
+      await new Promise((r) => setTimeout(r, 100));
+      yield gzipSync(rest);
+    }
+    await expect(pipeline(Readable.from(source()), sink)).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_UNSAFE',
+      message: 'a.tgz: entry "../evil" leaves the archive (absolute path or "..")',
+    });
+  });
+
+  it('stops reading a download soon after its archive is refused', async () => {
+    const dir = tempDir();
+    const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), 'a.tgz', limits);
+    const gz = tarGz([
+      { path: '../evil', data: 'x' },
+      { path: 'noise', data: randomBytes(4 * 1024 * 1024) },
+    ]);
+    let pulled = 0;
+    async function* source() {
+      for (let i = 0; i < gz.length; i += 64 * 1024) {
+        pulled++;
+        yield gz.subarray(i, i + 64 * 1024);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+    await expect(pipeline(Readable.from(source()), sink)).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_UNSAFE',
+    });
+    expect(pulled).toBeLessThan(20);
+  });
+
+  it('reports an artifact file that cannot be written', async () => {
+    const dir = tempDir();
+    const sink = new ArtifactSink(join(dir, 'missing', 'artifact'), join(dir, 'x'), 'a.zip', limits);
+    async function* source() {
+      yield Buffer.from('PK\x03\x04 first');
+      await new Promise((r) => setTimeout(r, 50));
+      yield Buffer.from('second');
+    }
+    await expect(pipeline(Readable.from(source()), sink)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reports an artifact file that cannot be written, when it is the only chunk', async () => {
+    const dir = tempDir();
+    const sink = new ArtifactSink(join(dir, 'missing', 'artifact'), join(dir, 'x'), 'a.zip', limits);
+    await expect(pipeline(Readable.from([Buffer.from('PK\x03\x04')]), sink)).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
+  it('passes on the reason of a download that fails halfway, for a file and for an archive', async () => {
+    for (const [name, first] of [
+      ['a.zip', Buffer.from('PK\x03\x04 first')],
+      ['a.tgz', tarGz([{ path: 'a', data: 'one' }]).subarray(0, 20)],
+    ] as const) {
+      const dir = tempDir();
+      const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), name, limits);
+      async function* source() {
+        yield first;
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('connection reset');
+      }
+      await expect(pipeline(Readable.from(source()), sink)).rejects.toThrow('connection reset');
+      expect(sink.destroyed).toBe(true);
+    }
+  });
+
+  it('passes on the reason of a download that fails before any byte arrived', async () => {
+    const dir = tempDir();
+    const sink = new ArtifactSink(join(dir, 'artifact'), join(dir, 'x'), 'a.zip', limits);
+    const closed = new Promise((r) => sink.once('close', r));
+    const errors: Error[] = [];
+    sink.on('error', (e) => errors.push(e));
+    sink.destroy(new Error('connection refused'));
+    await closed;
+    expect(errors.map((e) => e.message)).toEqual(['connection refused']);
+    expect(existsSync(join(dir, 'artifact'))).toBe(false);
+  });
+});
+
+describe('archive edges a user sees, zip and listing', { timeout: 10_000 }, () => {
+  it('refuses a .zip root entry that is not a directory', async () => {
+    const { run } = await extractZip([{ path: '.', data: 'x' }]);
+    await expect(run()).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_UNSAFE',
+      message: 'a.zip: entry "." is not a directory',
+    });
+  });
+
+  it('unpacks a .zip folder whose parent folder has no entry of its own', async () => {
+    const { out, run } = await extractZip([
+      { path: 'a/b/', mode: 0o40755 },
+      { path: 'a/b/f', data: 'x' },
+    ]);
+    await run();
+    expect(readFileSync(join(out, 'a/b/f'), 'utf8')).toBe('x');
+  });
+
+  it('lists only the regular files unpacked, not the links', async () => {
+    const { out, run } = await extractTar([
+      { path: 'a', data: 'one' },
+      { path: 'l', type: 'symlink', linkpath: 'a' },
+    ]);
+    await run();
+    expect(await listFiles(out)).toEqual([{ path: 'a', size: 3 }]);
+  });
+
+  it('names a FIFO as such when refusing it', async () => {
+    const { run } = await extractTar([{ path: 'f', type: 'fifo' }]);
+    await expect(run()).rejects.toMatchObject({
+      code: 'PLUGIN_ARCHIVE_UNSAFE',
+      message: 'a.tgz: entry "f" is a device file or FIFO',
     });
   });
 });
