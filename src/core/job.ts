@@ -53,6 +53,8 @@ export interface JobSpec {
   behavior: {
     depends_on_past?: boolean;
     catch_up?: boolean;
+    /** Longest one attempt of a node may run (Go duration); default: the server's `scheduler.node_timeout`. */
+    timeout?: string;
     retry?: { count?: number; delay?: string; exponential_backoff?: boolean };
     notify?: NotifySpec[];
     webhook?: { on: string; endpoints: { url: string; headers?: Record<string, string> }[] }[];

@@ -63,6 +63,11 @@ export const jobFileSchema = z.strictObject({
     .strictObject({
       depends_on_past: z.boolean().optional(),
       catch_up: z.boolean().optional(),
+      timeout: scalar
+        .optional()
+        .describe(
+          "Longest one attempt of a task or hook may run, e.g. 30m or 2h (this project; default: the server's scheduler.node_timeout)",
+        ),
       retry: z
         .strictObject({
           count: z.int().nonnegative().optional(),

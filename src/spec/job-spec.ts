@@ -557,6 +557,17 @@ function semanticChecks(spec: JobSpec, job: LoadedJob): Problem[] {
       ),
     );
   }
+  const timeout = spec.behavior.timeout;
+  if (timeout !== undefined && (!GO_DURATION.test(String(timeout)) || /^[+-]|^0$/.test(String(timeout)))) {
+    out.push(
+      job.problem(
+        ['behavior', 'timeout'],
+        'error',
+        'JOB_INVALID',
+        `timeout "${timeout}" is not a positive duration such as 30m or 2h`,
+      ),
+    );
+  }
   for (const key of Object.keys(spec.labels)) {
     if (key.trim() === '')
       out.push(job.problem(['labels'], 'error', 'JOB_INVALID', 'label keys must not be empty'));

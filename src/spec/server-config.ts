@@ -38,6 +38,32 @@ export const serverConfigSchema = z.looseObject({
   scheduler: z
     .strictObject({
       type: z.enum(['local', 'airflow']).optional(),
+      executor: z
+        .enum(['process', 'docker'])
+        .optional()
+        .describe(
+          "local runner: run each node as a child process (default) or in its plugin's image with docker",
+        ),
+      concurrency: z
+        .int()
+        .min(1)
+        .max(1000)
+        .optional()
+        .describe('local runner: nodes running at once (default 8)'),
+      node_timeout: z
+        .string()
+        .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/, 'a duration such as 30m or 2h')
+        .refine((v) => durationMs(v) > 0, 'a duration longer than zero, such as 30m or 2h')
+        .optional()
+        .describe(
+          "local runner: longest one attempt of a node may run unless the job's behavior.timeout says (default 1h)",
+        ),
+      docker: z
+        .strictObject({
+          network: z.string().min(1).optional().describe('docker run --network (default none)'),
+          host: z.string().min(1).optional().describe('DOCKER_HOST for the docker CLI (default: its own)'),
+        })
+        .optional(),
       storage_path: z.string().optional(),
       base_image: z.string().optional(),
       host: z.string().optional(),
@@ -58,7 +84,41 @@ export interface ServerConfig {
   /** PostgreSQL URL; absent = embedded store. */
   dbUrl?: string;
   plugins: PluginsSection;
-  scheduler: { type: 'local' | 'airflow'; storagePath?: string; baseImage?: string; host?: string };
+  scheduler: {
+    type: 'local' | 'airflow';
+    /** Local runner: how a node runs. */
+    executor: 'process' | 'docker';
+    /** Local runner: nodes running at once. */
+    concurrency: number;
+    /** Local runner: default timeout of one attempt of a node. */
+    nodeTimeoutMs: number;
+    docker: { network: string; host?: string };
+    storagePath?: string;
+    baseImage?: string;
+    host?: string;
+  };
+}
+
+export const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_NODE_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** `1h30m`, `45s`, `250ms` → milliseconds (the forms the schema allows). */
+export function durationMs(text: string): number {
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  }
+  return Math.round(ms);
+}
+
+function defaultScheduler(): ServerConfig['scheduler'] {
+  return {
+    type: 'local',
+    executor: 'process',
+    concurrency: DEFAULT_CONCURRENCY,
+    nodeTimeoutMs: DEFAULT_NODE_TIMEOUT_MS,
+    docker: { network: 'none' },
+  };
 }
 
 const KNOWN = new Set(['version', 'log', 'serve', 'db', 'plugins', 'scheduler']);
@@ -74,7 +134,7 @@ export function defaultServerConfig(cwd = process.cwd()): ServerConfig {
   return {
     serve: { host: '127.0.0.1', port: 9100, tokens: [] },
     plugins: parsePluginsSection(undefined, { file: '', locate: () => undefined }, ['plugins'], cwd).section,
-    scheduler: { type: 'local' },
+    scheduler: defaultScheduler(),
   };
 }
 
@@ -134,8 +194,15 @@ export function parseServerConfig(src: YamlSource): { config?: ServerConfig; pro
     file: src.file,
     serve: { host: serve.host ?? '127.0.0.1', port: serve.port ?? 9100, tokens: serve.auth?.tokens ?? [] },
     plugins: plugins.section,
-    scheduler: { type: raw.scheduler?.type ?? 'local' },
+    scheduler: defaultScheduler(),
   };
+  const sch = raw.scheduler;
+  if (sch?.type) config.scheduler.type = sch.type;
+  if (sch?.executor) config.scheduler.executor = sch.executor;
+  if (sch?.concurrency) config.scheduler.concurrency = sch.concurrency;
+  if (sch?.node_timeout) config.scheduler.nodeTimeoutMs = durationMs(sch.node_timeout);
+  if (sch?.docker?.network) config.scheduler.docker.network = sch.docker.network;
+  if (sch?.docker?.host) config.scheduler.docker.host = sch.docker.host;
   if (serve.ingress_host) config.serve.ingressHost = serve.ingress_host;
   if (appKey) config.serve.appKey = appKey;
   if (serve.data_dir) config.serve.dataDir = resolve(dir, serve.data_dir);

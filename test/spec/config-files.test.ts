@@ -98,6 +98,34 @@ telemetry: {profile_addr: ":9110"}
     expect(r.config!.plugins.installLocation).toBe(join(dir, 'plugins'));
   });
 
+  it('reads the local runner settings, with defaults for what is left out', () => {
+    const dir = tempDir({
+      'a.yaml':
+        'scheduler: {executor: docker, concurrency: 3, node_timeout: 1h30m, docker: {network: host}}\n',
+      'b.yaml': 'serve: {port: 9300}\n',
+      'c.yaml': 'scheduler: {executor: ssh, concurrency: 0, node_timeout: 0s}\n',
+    });
+    expect(loadServerConfig(join(dir, 'a.yaml')).config!.scheduler).toEqual({
+      type: 'local',
+      executor: 'docker',
+      concurrency: 3,
+      nodeTimeoutMs: 5_400_000,
+      docker: { network: 'host' },
+    });
+    expect(loadServerConfig(join(dir, 'b.yaml')).config!.scheduler).toEqual({
+      type: 'local',
+      executor: 'process',
+      concurrency: 8,
+      nodeTimeoutMs: 3_600_000,
+      docker: { network: 'none' },
+    });
+    expect(errorsOf(loadServerConfig(join(dir, 'c.yaml')).problems).map((p) => p.path)).toEqual([
+      'scheduler.executor',
+      'scheduler.concurrency',
+      'scheduler.node_timeout',
+    ]);
+  });
+
   it('rejects a short app key without printing it', () => {
     const dir = tempDir({
       'server.yaml': 'serve: {app_key: tooshort-secret, port: 70000}\nscheduler: {type: cron}\n',

@@ -649,6 +649,19 @@ metadata: {resources: {request: {cpu: "1"}}}
     ]);
   });
 
+  it.each(['30m', '2h', '1h30m', '90s'])('accepts the node timeout %s', (timeout) => {
+    expect(errorsOf(load(`${JOB}behavior: {timeout: "${timeout}"}\n`).problems)).toEqual([]);
+  });
+
+  it.each(['0', '-5m', 'soon', '5', '5d'])('refuses the node timeout %j with the path', (timeout) => {
+    expect(errorsOf(load(`${JOB}behavior: {timeout: "${timeout}"}\n`).problems)).toEqual([
+      expect.objectContaining({
+        path: 'behavior.timeout',
+        message: `timeout "${timeout}" is not a positive duration such as 30m or 2h`,
+      }),
+    ]);
+  });
+
   it('refuses an empty label key', () => {
     expect(errorsOf(load(`${JOB}labels: {" ": x, ok: y}\n`).problems)).toEqual([
       expect.objectContaining({
