@@ -5,6 +5,7 @@
  */
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { OptimusError } from '../core/errors.js';
+import { cancelRunsOfJobs, createKyselyRunStore } from './kysely-run-store.js';
 import type {
   Database,
   DeploysTable,
@@ -131,6 +132,7 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
 
   return {
     kind,
+    ...createKyselyRunStore(db, url),
 
     upsertProject: (p) =>
       guard(`project "${p.name}"`, async () => {
@@ -331,16 +333,21 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
       }),
 
     deleteJob: (projectName, namespaceName, name) =>
-      guard(`job "${name}" of project "${projectName}"`, async () => {
-        const rows = await db
-          .deleteFrom('jobs')
-          .where('project_name', '=', projectName)
-          .where('namespace_name', '=', namespaceName)
-          .where('name', '=', name)
-          .returning('name')
-          .execute();
-        return rows.length > 0;
-      }),
+      guard(`job "${name}" of project "${projectName}"`, () =>
+        db.transaction().execute(async (tx) => {
+          const rows = await tx
+            .deleteFrom('jobs')
+            .where('project_name', '=', projectName)
+            .where('namespace_name', '=', namespaceName)
+            .where('name', '=', name)
+            .returning('name')
+            .execute();
+          // Its pending runs could only fail now: cancel them with the job, in one transaction.
+          if (rows.length > 0)
+            await cancelRunsOfJobs(tx, projectName, [name], 'cancelled: the job was deleted');
+          return rows.length > 0;
+        }),
+      ),
 
     applyDeploy: ({ upsert, delete: names, deploy }) =>
       guard(`deploy to namespace "${deploy.namespaceName}" of project "${deploy.projectName}"`, () =>
@@ -349,11 +356,14 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
           // lock the same rows in different orders and one would die in a deadlock.
           const key = `deploy/${deploy.projectName}/${deploy.namespaceName}`;
           await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(tx);
+          let deleted: string[] = [];
           if (names.length) {
-            await sql`
+            const { rows } = await sql<{ name: string }>`
               delete from jobs
               where project_name = ${deploy.projectName} and namespace_name = ${deploy.namespaceName}
-                and name = any(${names}::text[])`.execute(tx);
+                and name = any(${names}::text[])
+              returning name`.execute(tx);
+            deleted = rows.map((r) => r.name);
           }
           for (let i = 0; i < upsert.length; i += CHUNK) {
             await upsertJobs(upsert.slice(i, i + CHUNK)).execute(tx);
@@ -363,6 +373,14 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
             .values(deployRow(deploy))
             .returningAll()
             .executeTakeFirstOrThrow();
+          // A job deleted and upserted by one deploy still exists afterwards: its runs go on.
+          const upserted = new Set(upsert.map((j) => j.name));
+          await cancelRunsOfJobs(
+            tx,
+            deploy.projectName,
+            deleted.filter((n) => !upserted.has(n)),
+            `cancelled: the job was deleted by deploy ${row.id}`,
+          );
           return toDeploy(row);
         }),
       ),

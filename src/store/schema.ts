@@ -64,10 +64,68 @@ export interface DeploysTable {
   problems: JsonColumn<Json>;
 }
 
+/**
+ * A `bigint` id: PGlite reads it as a number (a bigint past 2^53), `pg` as a string. Mappers turn
+ * it into a number.
+ */
+type BigId = ColumnType<number | string | bigint, number, number>;
+/** A timestamp column written from a Date (or left null). */
+type Timestamp = ColumnType<Date, Date, Date>;
+type NullableTimestamp = ColumnType<Date | null, Date | null | undefined, Date | null>;
+
+export interface RunsTable {
+  id: ColumnType<number | string | bigint, never, never>;
+  project_name: string;
+  namespace_name: string;
+  job_name: string;
+  scheduled_at: Timestamp;
+  trigger: string;
+  status: string;
+  job_hash: string;
+  settings: JsonColumn<Json>;
+  note: string | null;
+  created_at: CreatedAt;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface RunNodesTable {
+  run_id: BigId;
+  name: string;
+  type: string;
+  stage: string;
+  depends_on: JsonColumn<string[]>;
+  ordinal: number;
+  status: string;
+  attempt: ColumnType<number, number | undefined, number>;
+  not_before: NullableTimestamp;
+  lease_owner: string | null;
+  lease_expires_at: NullableTimestamp;
+  handle: ColumnType<Json | null, string | null | undefined, string | null>;
+  cancel_requested: ColumnType<boolean, boolean | undefined, boolean>;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  exit_code: number | null;
+  error: string | null;
+}
+
+export interface RunLogsTable {
+  id: ColumnType<number | string | bigint, never, never>;
+  run_id: BigId;
+  node: string;
+  attempt: number;
+  stream: string;
+  at: Timestamp;
+  line: string;
+}
+
 export interface Database {
   projects: ProjectsTable;
   namespaces: NamespacesTable;
   secrets: SecretsTable;
   jobs: JobsTable;
   deploys: DeploysTable;
+  runs: RunsTable;
+  run_nodes: RunNodesTable;
+  run_logs: RunLogsTable;
 }

@@ -8,6 +8,7 @@
  * `OptimusError` with category `conflict`; an update or delete of something missing returns
  * `undefined`/`false` rather than throwing, so services choose the message.
  */
+import type { RunStore } from './run-store.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -91,7 +92,7 @@ export interface DeployRecord extends DeployInput {
   id: number;
 }
 
-export interface Store {
+export interface Store extends RunStore {
   readonly kind: 'pglite' | 'postgres';
 
   upsertProject(p: {

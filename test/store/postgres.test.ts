@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OptimusError } from '../../src/core/errors.js';
 import { createStore } from '../../src/store/create-store.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { runStoreContract } from './run-store.case.js';
 import { storeContract } from './store.case.js';
 
 const server = await startPostgres();
@@ -15,6 +16,11 @@ describe.skipIf(skipped !== undefined)(`PostgreSQL${skipped ? ` (skipped: ${skip
   afterAll(() => pgServer!.stop());
 
   storeContract('PostgreSQL', () => createStore({ url: pgServer!.url }));
+  runStoreContract(
+    'PostgreSQL, two servers',
+    () => createStore({ url: pgServer!.url }),
+    () => createStore({ url: pgServer!.url }),
+  );
 
   describe('PostgreSQL store', () => {
     it('reports kind "postgres" and opens an already-migrated database', async () => {

@@ -5,10 +5,12 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { init } from './0001_init.js';
 import { windowPresets } from './0002_window_presets.js';
+import { runs } from './0003_runs.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': init,
   '0002_window_presets': windowPresets,
+  '0003_runs': runs,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,136 @@
+/**
+ * Run state arrived with migration 0003: an embedded store made before it (from an older image, or
+ * a data directory an older server used) gets the run tables when opened, keeping what it held,
+ * and the image the build makes has them from the start.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildStoreImage, createStore } from '../../src/store/create-store.js';
+import { migrations } from '../../src/store/migrations/index.js';
+import type { RunInputRecord } from '../../src/store/run-store.js';
+import { STORE_IMAGE_FILE } from '../../src/store/store-image.js';
+
+const RUN_TABLES = ['run_logs', 'run_nodes', 'runs'];
+const BEFORE_RUNS = ['0001_init', '0002_window_presets'];
+
+let root: string;
+/** An image this code makes (with 0003), and one made by the code before run state. */
+let current: string;
+let old: string;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'optimus-test-'));
+  current = join(root, 'current.tar.gz');
+  await buildStoreImage(current);
+  // Any image holds a PostgreSQL cluster; starting from one avoids a slow initdb.
+  const base = existsSync(STORE_IMAGE_FILE) ? STORE_IMAGE_FILE : current;
+  const pglite = await PGlite.create({ loadDataDir: new Blob([readFileSync(base)]) });
+  const db = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
+  try {
+    await pglite.exec('drop schema public cascade; create schema public;');
+    const { error } = await new Migrator({
+      db,
+      provider: {
+        getMigrations: async () => Object.fromEntries(BEFORE_RUNS.map((n) => [n, migrations[n]!])),
+      },
+    }).migrateToLatest();
+    if (error) throw error;
+    await pglite.exec(`insert into projects (name, config) values ('kept', '{"K":"v"}')`);
+    await pglite.exec('CHECKPOINT');
+    old = join(root, 'old.tar.gz');
+    writeFileSync(old, new Uint8Array(await (await pglite.dumpDataDir('gzip')).arrayBuffer()));
+  } finally {
+    await db.destroy();
+  }
+}, 120_000);
+
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+/** Run tables and applied migrations of a closed data directory, or of an image. */
+async function inspect(from: {
+  dataDir?: string;
+  image?: string;
+}): Promise<{ tables: string[]; applied: string[] }> {
+  const pglite = await PGlite.create(
+    from.image ? { loadDataDir: new Blob([readFileSync(from.image)]) } : { dataDir: from.dataDir! },
+  );
+  try {
+    const tables = await pglite.query<{ t: string }>(
+      `select table_name as t from information_schema.tables where table_schema = 'public' and table_name like 'run%' order by 1`,
+    );
+    const applied = await pglite.query<{ name: string }>('select name from kysely_migration order by name');
+    return { tables: tables.rows.map((r) => r.t), applied: applied.rows.map((r) => r.name) };
+  } finally {
+    await pglite.close();
+  }
+}
+
+const runInput = (): RunInputRecord => ({
+  projectName: 'kept',
+  namespaceName: 'ns',
+  jobName: 'j',
+  scheduledAt: new Date('2026-01-01T00:00:00Z'),
+  trigger: 'schedule',
+  jobHash: 'h',
+  settings: {
+    maxAttempts: 1,
+    retryDelayMs: 0,
+    exponentialBackoff: false,
+    timeoutMs: 1000,
+    dependsOnPast: false,
+  },
+  nodes: [{ name: 'task', type: 'bq2bq', stage: 'task', dependsOn: [] }],
+});
+
+describe('run state in an embedded store made before it', () => {
+  it('is added when a data directory made from an older image opens, keeping its data', async () => {
+    const dataDir = join(root, 'from-old-image');
+    const store = await createStore({ dataDir, image: old });
+    try {
+      expect(await store.getProject('kept')).toMatchObject({ config: { K: 'v' } });
+      const { run, created } = await store.createRun(runInput());
+      expect(created).toBe(true);
+      expect(run.nodes.map((n) => [n.name, n.status])).toEqual([['task', 'pending']]);
+    } finally {
+      await store.close();
+    }
+    expect(await inspect({ dataDir })).toEqual({ tables: RUN_TABLES, applied: Object.keys(migrations) });
+  }, 60_000);
+
+  it('is added when an older server’s data directory is opened again', async () => {
+    const dataDir = join(root, 'older-server');
+    const first = await createStore({ dataDir, image: current });
+    await first.upsertProject({ name: 'p', config: {}, pluginDependencies: [] });
+    await first.close();
+    // What the server before 0003 left: its tables and data, no run tables, no 0003 applied.
+    const pglite = await PGlite.create({ dataDir });
+    await pglite.exec(
+      `drop table run_logs, run_nodes, runs; delete from kysely_migration where name = '0003_runs';`,
+    );
+    await pglite.close();
+    expect((await inspect({ dataDir })).tables).toEqual([]);
+
+    const store = await createStore({ dataDir });
+    try {
+      expect(await store.getProject('p')).toBeDefined();
+      expect((await store.createRun({ ...runInput(), projectName: 'p' })).created).toBe(true);
+    } finally {
+      await store.close();
+    }
+    expect(await inspect({ dataDir })).toEqual({ tables: RUN_TABLES, applied: Object.keys(migrations) });
+  }, 60_000);
+
+  it('is in the image the build makes, before any migration runs on open', async () => {
+    expect(await inspect({ image: current })).toEqual({
+      tables: RUN_TABLES,
+      applied: Object.keys(migrations),
+    });
+  }, 60_000);
+});
