@@ -37,7 +37,7 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/plugin/schema.js')));
   registerInstallCommands(plugin);
 
-  const job = program.command('job').description('create, validate and inspect jobs');
+  const job = program.command('job').description('create, validate, inspect and run jobs');
   job
     .command('validate')
     .description('validate jobs of every namespace (or the named jobs) against the plugin specs')
@@ -67,6 +67,66 @@ export function buildProgram(): Command {
     .addOption(host())
     .addOption(json())
     .action(lazy(() => import('./commands/job/inspect.js')));
+  job
+    .command('run-input')
+    .description('write one node’s input at a scheduled time: in/ with rendered assets, .env and .secret')
+    .argument('<job>', 'job name')
+    .option('--scheduled-at <time>', 'the run’s scheduled time, RFC3339 (e.g. 2026-03-01T02:00:00Z)')
+    .option('--type <type>', 'task or hook')
+    .option('--name <name>', "the task plugin's name, or the hook's name")
+    .option('--output-dir <dir>', 'folder to write in/ into')
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/job/run-input.js')));
+  job
+    .command('run')
+    .description('run a deployed job on the server now (or at --scheduled-at); --wait follows it to the end')
+    .argument('<job>', 'job name')
+    .option(
+      '--scheduled-at <time>',
+      'the run’s scheduled time, e.g. 2026-01-31T06:00:00Z (default now; no zone = UTC)',
+    )
+    .option('--wait', 'wait until the run ends, showing each node; exit 1 if it fails or is cancelled')
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/job/run.js')));
+  job
+    .command('runs')
+    .description("list a job's runs, newest first, with each node's state and duration")
+    .argument('<job>', 'job name')
+    .option('--limit <n>', 'how many runs (default 20, at most 1000)')
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/job/runs.js')));
+  job
+    .command('logs')
+    .description("print a run's output (default: the latest run), each line with its time and node")
+    .argument('<job>', 'job name')
+    .option('--run <id>', 'the run (default: the latest)')
+    .option('--node <name>', 'only this task or hook')
+    .option('--follow', 'keep printing until the run is over')
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/job/logs.js')));
+  job
+    .command('cancel')
+    .description('cancel a run: nodes not started never start, running ones are stopped')
+    .argument('<job>', 'job name')
+    // Checked by the command, not commander, so a bad --dir is reported first as for every command.
+    .option('--run <id>', 'the run to cancel, required (see `optimus job runs <job>`)')
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/job/cancel.js')));
   plugin
     .command('sync')
     .description("cache the server's plugin specs locally, for offline validation (deletes nothing else)")
@@ -188,6 +248,10 @@ export function buildProgram(): Command {
 
   return program;
 }
+
+/** The run commands act on a project by name when there is no checkout (a script, a CI step). */
+const projectNameOption = () =>
+  new Option('--project-name <name>', 'the project on the server (default: the one in optimus.yaml)');
 
 /** Where `job validate` and `job graph` get plugin specs: see plugin-source.ts. */
 const pluginsOption = () =>

@@ -4,7 +4,9 @@
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { RunDefaults } from '../services/runs.js';
 import type { SecretCipher } from '../services/secret-cipher.js';
+import { DEFAULT_NODE_TIMEOUT_MS } from '../spec/server-config.js';
 import type { Store } from '../store/store.js';
 import { installAuth, redactQuery } from './auth.js';
 import { frameworkError, installErrorHandler } from './errors.js';
@@ -14,6 +16,8 @@ import { type AnyRoute, defineRoute, openApiDocument, registerRoutes } from './r
 import { jobRoutes } from './routes/jobs.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { projectRoutes } from './routes/projects.js';
+import { runInputRoutes } from './routes/run-input.js';
+import { runRoutes } from './routes/runs.js';
 import { secretRoutes } from './routes/secrets.js';
 
 export const API_VERSION = 1;
@@ -24,8 +28,14 @@ export interface AppDeps {
   cipher: SecretCipher;
   /** Accepted bearer tokens; empty = no authentication. */
   tokens?: string[];
+  /** Tokens that may also read secrets (run input with secret values); they are accepted tokens too. */
+  secretTokens?: string[];
   logger?: Logger;
   version: string;
+  /** The embedded runner, woken when a run is triggered by hand so it starts at once. */
+  runner?: { wake(): void };
+  /** What runs triggered through the API get when their job says nothing (the server config's `scheduler`). */
+  runDefaults?: RunDefaults;
 }
 
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -41,13 +51,19 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   installErrorHandler(app);
   installJsonBodyParser(app);
-  installAuth(app, deps.tokens ?? []);
+  installAuth(app, [...new Set([...(deps.tokens ?? []), ...(deps.secretTokens ?? [])])]);
 
   const routes: AnyRoute[] = [
     ...pluginRoutes(deps.plugins),
     ...projectRoutes(deps.store, deps.plugins),
     ...secretRoutes(deps.store, deps.cipher),
     ...jobRoutes(deps.store, deps.plugins),
+    ...runInputRoutes({ ...deps, secretTokens: deps.secretTokens ?? [] }),
+    ...runRoutes({
+      store: deps.store,
+      runner: deps.runner,
+      defaults: deps.runDefaults ?? { nodeTimeoutMs: DEFAULT_NODE_TIMEOUT_MS },
+    }),
   ];
   const info = { title: 'Optimus API', version: deps.version };
   let openapi: Record<string, unknown> | undefined;

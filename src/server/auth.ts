@@ -49,14 +49,7 @@ export function authenticate(
       [],
       'set OPTIMUS_TOKEN to a token from serve.auth.tokens',
     );
-  const given = Buffer.from(m[1]!.trim());
-  // Compare with every token (no early exit) and in constant time, so timing says nothing about them.
-  let accepted = false;
-  for (const token of tokens) {
-    const t = Buffer.from(token);
-    if (t.length === given.length && timingSafeEqual(t, given)) accepted = true;
-  }
-  if (!accepted)
+  if (!matchesAny(m[1]!, tokens))
     throw new ApiError(
       403,
       'FORBIDDEN',
@@ -64,6 +57,30 @@ export function authenticate(
       [],
       'check OPTIMUS_TOKEN',
     );
+}
+
+/** Compares with every token (no early exit) and in constant time, so timing says nothing about them. */
+function matchesAny(bearer: string, tokens: readonly string[]): boolean {
+  const given = Buffer.from(bearer.trim());
+  let accepted = false;
+  for (const token of tokens) {
+    const t = Buffer.from(token);
+    if (t.length === given.length && timingSafeEqual(t, given)) accepted = true;
+  }
+  return accepted;
+}
+
+/**
+ * Whether the request's bearer token is one allowed to read secrets (`read_secrets` in
+ * serve.auth.tokens). No such token configured, or no token sent: no.
+ */
+export function mayReadSecrets(
+  request: Pick<AuthRequest, 'headers'>,
+  secretTokens: readonly string[],
+): boolean {
+  if (!secretTokens.length) return false;
+  const m = BEARER.exec(request.headers.authorization ?? '');
+  return m ? matchesAny(m[1]!, secretTokens) : false;
 }
 
 /** Checks every request; routes declared `public` need no bearer token. */

@@ -116,7 +116,11 @@ export function openApiDocument(
     }
     if (parameters.length) op.parameters = parameters;
     if (def.body)
-      op.requestBody = { required: true, content: { 'application/json': { schema: schema(def.body) } } };
+      op.requestBody = {
+        // A body every field of which is optional may be left out altogether.
+        required: !def.body.safeParse(undefined).success,
+        content: { 'application/json': { schema: schema(def.body) } },
+      };
     op.responses = {
       [String(def.status ?? 200)]: {
         description: 'OK',

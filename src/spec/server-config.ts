@@ -29,7 +29,27 @@ export const serverConfigSchema = z.looseObject({
       ingress_host: z.string().optional(),
       app_key: z.string().optional(),
       data_dir: z.string().optional(),
-      auth: z.strictObject({ tokens: z.array(z.string().min(1)).optional() }).optional(),
+      auth: z
+        .strictObject({
+          tokens: z
+            .array(
+              z.union([
+                z.string().min(1),
+                z.strictObject({
+                  token: z.string().min(1),
+                  read_secrets: z
+                    .boolean()
+                    .optional()
+                    .describe('may read secret values in run input (default false)'),
+                }),
+              ]),
+            )
+            .optional()
+            .describe(
+              'bearer tokens: a string, or {token, read_secrets: true} for a token that may read secrets',
+            ),
+        })
+        .optional(),
       db: dbSchema.optional(),
     })
     .optional(),
@@ -80,6 +100,8 @@ export interface ServerConfig {
     appKey?: string;
     dataDir?: string;
     tokens: string[];
+    /** The tokens (also in `tokens`) that may read secrets: run input with secret values. */
+    secretTokens: string[];
   };
   /** PostgreSQL URL; absent = embedded store. */
   dbUrl?: string;
@@ -132,7 +154,7 @@ const UPSTREAM_ONLY: Record<string, string> = {
 
 export function defaultServerConfig(cwd = process.cwd()): ServerConfig {
   return {
-    serve: { host: '127.0.0.1', port: 9100, tokens: [] },
+    serve: { host: '127.0.0.1', port: 9100, tokens: [], secretTokens: [] },
     plugins: parsePluginsSection(undefined, { file: '', locate: () => undefined }, ['plugins'], cwd).section,
     scheduler: defaultScheduler(),
   };
@@ -192,7 +214,14 @@ export function parseServerConfig(src: YamlSource): { config?: ServerConfig; pro
   if (hasErrors(problems)) return { problems };
   const config: ServerConfig = {
     file: src.file,
-    serve: { host: serve.host ?? '127.0.0.1', port: serve.port ?? 9100, tokens: serve.auth?.tokens ?? [] },
+    serve: {
+      host: serve.host ?? '127.0.0.1',
+      port: serve.port ?? 9100,
+      tokens: (serve.auth?.tokens ?? []).map((t) => (typeof t === 'string' ? t : t.token)),
+      secretTokens: (serve.auth?.tokens ?? []).flatMap((t) =>
+        typeof t !== 'string' && t.read_secrets === true ? [t.token] : [],
+      ),
+    },
     plugins: plugins.section,
     scheduler: defaultScheduler(),
   };

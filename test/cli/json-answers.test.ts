@@ -65,6 +65,18 @@ const SUCCESS: [string, () => string[]][] = [
   ['namespace register', () => ['--dir', project]],
   ['deploy', () => ['--dir', project]],
   ['job inspect', () => ['campaign-performance', '--dir', project]],
+  [
+    'job run-input',
+    () => [
+      'attribution',
+      ...['--scheduled-at', '2026-03-02T03:00:00Z', '--type', 'task', '--name', 'python-script'],
+      ...['--output-dir', join(root, 'run-input'), '--dir', project],
+    ],
+  ],
+  ['job run', () => ['campaign-performance', '--dir', project]],
+  ['job runs', () => ['campaign-performance', '--dir', project]],
+  ['job logs', () => ['campaign-performance', '--dir', project]],
+  ['job cancel', () => ['campaign-performance', '--run', freshRun(), '--dir', project]],
   ['project describe', () => ['--dir', project]],
   ['namespace list', () => ['--dir', project]],
   ['namespace describe', () => ['marketing', '--dir', project]],
@@ -99,6 +111,24 @@ const SUCCESS: [string, () => string[]][] = [
   ['init', () => ['--dir', join(root, 'new-project'), '--project', 'fresh', '--namespace', 'a', '--yes']],
   ['version', () => ['--wait', '5']],
 ];
+
+/** A run of its own for `job cancel` to cancel (scheduled where no other run is). */
+function freshRun(): string {
+  const r = run([
+    'job',
+    'run',
+    'campaign-performance',
+    '--scheduled-at',
+    '2099-01-01T00:00:00Z',
+    '--dir',
+    project,
+    '--host',
+    server.url,
+  ]);
+  const id = /^run (\d+) /.exec(r.stdout)?.[1];
+  if (!id) throw new Error(`job run: ${r.stdout}${r.stderr}`);
+  return id;
+}
 
 /** Keys written by users (config names, asset files) or by another standard (JSON Schema). */
 const DATA_KEYS = new Set(['config', 'assets', 'schema', 'default_config', 'default_assets', 'spec']);

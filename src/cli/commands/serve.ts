@@ -42,6 +42,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     ...config.serve.tokens.map(expandEnv),
     ...(process.env.OPTIMUS_AUTH_TOKENS ?? '').split(',').map((t) => t.trim()),
   ].filter(Boolean);
+  const secretTokens = config.serve.secretTokens.map(expandEnv).filter(Boolean);
   if (!isLoopback(host) && !tokens.length && !opts.insecure) {
     throw new OptimusError('INSECURE_BIND', `refusing to listen on ${host} without auth tokens`, {
       category: 'usage',
@@ -94,7 +95,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     ),
   ]);
   for (const p of plugins.problems) sayProblem(p);
-  const app = await createApp({ store, plugins, cipher, tokens, logger, version: VERSION });
+  const app = await createApp({ store, plugins, cipher, tokens, secretTokens, logger, version: VERSION });
   try {
     await app.listen({ host, port });
   } catch (e) {
