@@ -1,7 +1,8 @@
 // `npm run demo`: the whole path that exists so far, on the example project and the embedded
 // defaults. Validate plugins and jobs locally, install the plugins (a file provider, plus the
 // example binary plugin) for a server, start `optimus serve` on a throwaway data dir, deploy,
-// store secrets, inspect a job, then stop the server.
+// store secrets, inspect a job, run it on the embedded runner and read its run graph and logs
+// (checking no secret value was printed), then stop the server. Exits non-zero if any step fails.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,20 @@ function step(note, args, input) {
   });
   if (r.status !== 0) fail(`demo step failed (exit ${r.status}): optimus ${args.join(' ')}`);
 }
+
+/** Like step, but keeps what the command printed (shown as it is) so the demo can check it. */
+function captured(note, args, { quiet = false } = {}) {
+  if (!quiet) title(args, note);
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
+  if (!quiet) {
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+  }
+  printed += r.stdout + r.stderr;
+  if (r.status !== 0) fail(`demo step failed (exit ${r.status}): optimus ${args.join(' ')}`);
+  return r.stdout;
+}
+let printed = '';
 
 function fail(message) {
   process.stderr.write(`${message}\n`);
@@ -95,15 +110,53 @@ const url = await new Promise((resolve) => {
 // 3. The client-lite path: nothing installed locally; the server provides plugins and validation.
 const at = ['--dir', project, '--host', url];
 step('deploy: validated with the server’s plugin specs, then uploaded', ['deploy', ...at]);
+const secrets = { WH_TOKEN: 'demo-warehouse-token', SLACK_TOKEN: 'xoxb-demo-slack' };
 step(
   'secrets go to the server encrypted, never echoed',
   ['secret', 'set', 'WH_TOKEN', ...at],
-  'demo-warehouse-token\n',
+  `${secrets.WH_TOKEN}\n`,
 );
-step('a namespace-scoped secret', ['secret', 'set', 'SLACK_TOKEN', '-n', 'marketing', ...at], 'xoxb-demo\n');
+step('another one, for the Slack hook', ['secret', 'set', 'SLACK_TOKEN', ...at], `${secrets.SLACK_TOKEN}\n`);
+step(
+  'a namespace-scoped secret',
+  ['secret', 'set', 'ADS_API_KEY', '-n', 'marketing', ...at],
+  'ads-demo-key\n',
+);
 step('names, scopes and digests only', ['secret', 'list', ...at]);
 step('deploy again: nothing changed', ['deploy', ...at]);
-step('what the server holds for a job', ['job', 'inspect', 'campaign-performance', ...at]);
+step('what the server holds for a job', ['job', 'inspect', 'revenue-daily', ...at]);
+
+// 4. The embedded runner: run a job with a task and three hooks, watch it, read what it printed.
+captured('run it now and wait: each node as it changes (exit 1 if the run fails)', [
+  'job',
+  'run',
+  'revenue-daily',
+  '--wait',
+  ...at,
+]);
+captured('the run graph of the last runs, each node with its state and duration', [
+  'job',
+  'runs',
+  'revenue-daily',
+  '--limit',
+  '1',
+  ...at,
+]);
+captured('what the task and hooks printed (secret values are masked in stored logs)', [
+  'job',
+  'logs',
+  'revenue-daily',
+  ...at,
+]);
+const logs = JSON.parse(captured('', ['job', 'logs', 'revenue-daily', '--json', ...at], { quiet: true }));
+const lines = logs.lines ?? [];
+if (!lines.some((l) => /authenticated with a \d+-character token/.test(l.line)))
+  fail('the warehouse-load task did not report using its WH_TOKEN secret');
+for (const [name, value] of Object.entries(secrets))
+  if (printed.includes(value)) fail(`the value of secret ${name} was printed`);
+process.stdout.write(
+  `\nsecret check: the task used WH_TOKEN and the hook SLACK_TOKEN; neither value appears in anything printed above\n`,
+);
 
 server.removeAllListeners('exit');
 server.kill('SIGTERM');

@@ -237,6 +237,10 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port to listen on (default 9100; 0 picks a free one)')
     .option('--install-plugins', 'install the plugins of the server config at start and on each reload')
     .option('--insecure', 'allow binding beyond loopback without auth tokens')
+    .option(
+      '--no-runner',
+      'serve the API only: run no jobs here (another server on the same store runs them)',
+    )
     .addOption(
       new Option(
         '--log-format <format>',

@@ -95,7 +95,29 @@ export async function run({ opts }: CommandContext): Promise<number> {
     ),
   ]);
   for (const p of plugins.problems) sayProblem(p);
-  const app = await createApp({ store, plugins, cipher, tokens, secretTokens, logger, version: VERSION });
+  // The embedded runner (scheduler.type local, the default) runs deployed jobs in this process.
+  const runs = config.scheduler.type === 'local' && opts.runner !== false;
+  const runner = runs
+    ? (await import('../../scheduler/runner.js')).createRunner({
+        store,
+        plugins,
+        cipher,
+        config: config.scheduler,
+        dataDir,
+        logger,
+      })
+    : undefined;
+  const app = await createApp({
+    store,
+    plugins,
+    cipher,
+    tokens,
+    secretTokens,
+    logger,
+    version: VERSION,
+    ...(runner ? { runner } : {}),
+    runDefaults: { nodeTimeoutMs: config.scheduler.nodeTimeoutMs },
+  });
   try {
     await app.listen({ host, port });
   } catch (e) {
@@ -107,15 +129,32 @@ export async function run({ opts }: CommandContext): Promise<number> {
         err.code === 'EADDRINUSE' ? 'another process uses that port: pass --port' : 'check --host and --port',
     });
   }
+  try {
+    await runner?.start();
+  } catch (e) {
+    await app.close();
+    await store.close();
+    throw new OptimusError(
+      'RUNNER_START_FAILED',
+      `cannot start the embedded runner: ${(e as Error).message}`,
+      {
+        category: 'io',
+        hint: 'check the data directory and the store; or start with --no-runner to serve the API only',
+      },
+    );
+  }
   const address = app.server.address();
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${typeof address === 'object' && address ? address.port : port}`;
   const served = plugins.plugins.size;
   if (json)
     process.stdout.write(
-      `${JSON.stringify({ listening: url, store: store.kind, data_dir: dataDir, plugins: served, auth: tokens.length > 0 })}\n`,
+      `${JSON.stringify({ listening: url, store: store.kind, data_dir: dataDir, plugins: served, auth: tokens.length > 0, runner: runner ? config.scheduler.executor : null })}\n`,
     );
+  const runnerNote = runner
+    ? `runner: ${config.scheduler.executor}, ${config.scheduler.concurrency} at once`
+    : 'runner off';
   say(
-    `optimus server listening on ${url} · store: ${dbUrl ? 'PostgreSQL' : `embedded, ${storeDir}`} · data dir: ${dataDir} · ${served} plugin(s) · auth ${tokens.length ? 'on' : 'off'}`,
+    `optimus server listening on ${url} · store: ${dbUrl ? 'PostgreSQL' : `embedded, ${storeDir}`} · data dir: ${dataDir} · ${served} plugin(s) · auth ${tokens.length ? 'on' : 'off'} · ${runnerNote}`,
   );
 
   const onReload = (o: ReloadOutcome) => {
@@ -132,6 +171,8 @@ export async function run({ opts }: CommandContext): Promise<number> {
     stopping = true;
     process.off('SIGHUP', hangup);
     if (stillWritable(2)) say(`${signal}: shutting down`);
+    // Running nodes are stopped and recorded as interrupted first: the next start retries them.
+    await runner?.stop();
     await app.close();
     await store.close();
     stopped();

@@ -1,0 +1,529 @@
+/**
+ * The embedded runner: inside `optimus serve`, it creates the runs each deployed job's schedule
+ * makes due, starts queued runs (depends_on_past permitting), claims ready nodes under a lease and
+ * executes them (run input in a fresh directory, the executor, captured and masked output), and
+ * records every outcome through the pure decisions of run-state.ts. All state is in the store, so
+ * a server killed at any moment loses nothing and two servers on one PostgreSQL share the work:
+ *
+ * - A node runs only under a lease this server holds (claimed with FOR UPDATE SKIP LOCKED), renewed
+ *   by a heartbeat that also notices cancels. A server whose leases expired died: another server
+ *   (or this one after a restart) cleans up what its handle still runs and interrupts the node,
+ *   which counts as a failed attempt and is retried by the job's rules.
+ * - The embedded store can be opened by one server only, so at start every running node there is
+ *   an orphan of a previous run of this server.
+ * - `stop()` stops claiming, stops the running attempts and gives them back (queued again, the
+ *   attempt not counted), so the next start runs them again without using up a retry.
+ *
+ * An attempt's directory (`<data dir>/runs/<run>/<node>/<attempt>`, with the rendered input and
+ * secrets in `in/.secret`) is removed when the attempt ends, whatever its result: the logs keep
+ * what the node printed, and resolved secrets do not stay on disk.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { isOptimusError } from '../core/errors.js';
+import { compileRunInput, type PluginSource, type RunInput, writeRunInput } from '../services/run-input.js';
+import { runRecordFor } from '../services/runs.js';
+import type { SecretCipher } from '../services/secret-cipher.js';
+import type { ServerConfig } from '../spec/server-config.js';
+import type { RunNodeRecord, RunRecord } from '../store/run-store.js';
+import type { JobRecord, Json, Store } from '../store/store.js';
+import type { AttemptResult, Executor } from './executor.js';
+import { createLogCapture, type LogCapture } from './log-capture.js';
+import { createProcessExecutor } from './process-executor.js';
+import {
+  type AttemptOutcome,
+  finishAttempt,
+  INTERRUPTED_ERROR,
+  interruptNode,
+  RELEASED_NOTE,
+  startRun,
+} from './run-state.js';
+import { dueTimes, type ScheduleSpec } from './schedule.js';
+
+export interface RunnerOptions {
+  store: Store;
+  plugins: PluginSource;
+  cipher: SecretCipher;
+  config: ServerConfig['scheduler'];
+  /** Attempt directories go under `<dataDir>/runs`; absent (an in-memory store) = a temp dir. */
+  dataDir?: string;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Default: chosen by `config.executor`. */
+  executor?: Executor;
+  /** Tuning, for tests and benchmarks. */
+  leaseMs?: number;
+  heartbeatMs?: number;
+  pollMs?: number;
+  schedulePassMs?: number;
+  /** Runs one job's catch-up creates per scheduler pass at most. */
+  maxRunsPerPass?: number;
+  now?: () => Date;
+}
+
+export interface RunnerStats {
+  owner: string;
+  running: number;
+  /** Attempts started and finished since start(). */
+  started: number;
+  finished: number;
+  /** Runs the scheduler created since start(). */
+  scheduled: number;
+  /** Orphaned nodes interrupted since start(). */
+  recovered: number;
+}
+
+export interface Runner {
+  start(): Promise<void>;
+  /** Graceful: stops claiming, stops running attempts and queues them again (run after a restart). */
+  stop(): Promise<void>;
+  /** Look for work now (after a trigger or a cancel) instead of at the next poll. */
+  wake(): void;
+  stats(): RunnerStats;
+}
+
+interface Attempt {
+  controller: AbortController;
+  /** Aborted because the server stops: given back (released), not cancelled. */
+  shutdown: boolean;
+  done: Promise<void>;
+}
+
+interface CachedJob {
+  hash: string;
+  job: JobRecord;
+  schedule: ScheduleSpec;
+  /** Nothing can be due before this; undefined = look now. */
+  nextCheck?: Date;
+}
+
+const NEVER = new Date(8.64e15);
+
+/** `schedule` and `behavior.catch_up` of a deployed spec (raw JSON of job.yaml after inheritance). */
+export function scheduleOf(spec: Json): ScheduleSpec {
+  const obj = (v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  const schedule = obj(obj(spec).schedule);
+  // YAML may have read a date as a timestamp that JSON then wrote out in full.
+  const day = (v: unknown) => (v === undefined || v === null ? undefined : String(v).slice(0, 10));
+  return {
+    interval: typeof schedule.interval === 'string' ? schedule.interval : undefined,
+    startDate: day(schedule.start_date) ?? '',
+    endDate: day(schedule.end_date),
+    catchUp: obj(obj(spec).behavior).catch_up === true,
+  };
+}
+
+export function createRunner(opts: RunnerOptions): Runner {
+  const { store, logger } = opts;
+  const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leaseMs = opts.leaseMs ?? 30_000;
+  const heartbeatMs = opts.heartbeatMs ?? Math.min(1000, leaseMs / 3);
+  const pollMs = opts.pollMs ?? 1000;
+  const schedulePassMs = opts.schedulePassMs ?? 5000;
+  const maxRunsPerPass = opts.maxRunsPerPass ?? 100;
+  const now = opts.now ?? (() => new Date());
+  const defaults = { nodeTimeoutMs: opts.config.nodeTimeoutMs };
+  const inputDeps = { store, plugins: opts.plugins, cipher: opts.cipher };
+
+  let executor: Executor | undefined = opts.executor;
+  let baseDir = opts.dataDir ? join(opts.dataDir, 'runs') : '';
+  let ownBaseDir = false;
+  const running = new Map<string, Attempt>();
+  const jobs = new Map<string, CachedJob>();
+  /** Outcomes not yet recorded because the store failed; retried every pass. */
+  const unrecorded: { runId: number; name: string; attempt: number; outcome: AttemptOutcome }[] = [];
+  const stats = { started: 0, finished: 0, scheduled: 0, recovered: 0 };
+  let started = false;
+  let stopping = false;
+  let lastSchedulePass = 0;
+  let lastOrphanCheck = 0;
+  let runsToStart = true;
+  /** What a node needs of its run (fixed once the run exists), so each attempt need not read it again. */
+  const runs = new Map<number, RunRecord>();
+  let passing: Promise<void> | undefined;
+  let again = false;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let heartbeating = false;
+
+  const failed = (what: string, e: unknown) =>
+    logger.error({ err: isOptimusError(e) ? { code: e.code, message: e.message } : e }, `runner: ${what}`);
+
+  async function chooseExecutor(): Promise<Executor> {
+    if (opts.config.executor === 'docker') {
+      const { createDockerExecutor } = await import('./docker-executor.js');
+      return createDockerExecutor({ host: opts.config.docker.host, network: opts.config.docker.network });
+    }
+    return createProcessExecutor();
+  }
+
+  /** Clean up what an orphaned node's handle still runs, then interrupt it (a failed attempt). */
+  async function recover(nodes: RunNodeRecord[]): Promise<void> {
+    for (const node of nodes) {
+      // Ours and alive: its heartbeat was late, it is not an orphan.
+      if (node.leaseOwner === owner && running.has(`${node.runId}/${node.name}`)) continue;
+      try {
+        if (node.handle !== null) await executor!.cleanup(node.handle);
+        const after = await store.updateRun(node.runId, (run) => {
+          const current = run.nodes.find((n) => n.name === node.name);
+          // Someone else recovered it first, or it moved on.
+          if (current?.status !== 'running' || current.attempt !== node.attempt) return undefined;
+          if (current.leaseOwner !== node.leaseOwner) return undefined;
+          return interruptNode(run, node.name, now());
+        });
+        if (after) {
+          stats.recovered++;
+          await store.appendLogs([
+            {
+              runId: node.runId,
+              node: node.name,
+              attempt: node.attempt,
+              stream: 'system',
+              at: now(),
+              line: INTERRUPTED_ERROR,
+            },
+          ]);
+          logger.warn(
+            { run: node.runId, node: node.name, attempt: node.attempt },
+            'runner: interrupted an orphaned node',
+          );
+        }
+      } catch (e) {
+        failed(`cannot recover node ${node.name} of run ${node.runId}`, e);
+      }
+    }
+  }
+
+  async function schedulePass(): Promise<void> {
+    const at = now();
+    const seen = new Set<string>();
+    for (const project of await store.listProjects()) {
+      for (const summary of await store.jobSummaries(project.name)) {
+        if (stopping) return;
+        const key = `${project.name}/${summary.name}`;
+        seen.add(key);
+        let cached = jobs.get(key);
+        if (!cached || cached.hash !== summary.hash) {
+          const job = await store.getJob(project.name, summary.namespaceName, summary.name);
+          if (!job) continue;
+          cached = { hash: job.hash, job, schedule: scheduleOf(job.spec) };
+          jobs.set(key, cached);
+        }
+        if (cached.nextCheck && cached.nextCheck > at) continue;
+        if (!cached.schedule.interval) {
+          cached.nextCheck = NEVER;
+          continue;
+        }
+        const since = await store.latestScheduledAt(project.name, summary.name, 'schedule');
+        const due = dueTimes(cached.schedule, { since, now: at, max: maxRunsPerPass });
+        if (due.problem) {
+          logger.warn(
+            { project: project.name, job: summary.name },
+            `runner: job not scheduled: ${due.problem}`,
+          );
+          cached.nextCheck = NEVER;
+          continue;
+        }
+        try {
+          for (const time of due.times) {
+            const { created } = await store.createRun(runRecordFor(cached.job, time, 'schedule', defaults));
+            if (created) stats.scheduled++;
+          }
+          cached.nextCheck = due.next ?? NEVER;
+        } catch (e) {
+          // A job that cannot run (no run graph) is said once per deployed version.
+          cached.nextCheck = NEVER;
+          failed(`job ${summary.name} of project ${project.name} not scheduled`, e);
+        }
+      }
+    }
+    for (const key of jobs.keys()) if (!seen.has(key)) jobs.delete(key);
+  }
+
+  async function startQueuedRuns(): Promise<void> {
+    // Oldest first; runs held back by depends_on_past stay queued and are looked at again.
+    for (const run of await store.runsWithStatus(['queued'], 1000)) {
+      if (stopping) return;
+      const previous = run.settings.dependsOnPast
+        ? await store.previousRun(run.projectName, run.jobName, run.scheduledAt)
+        : undefined;
+      await store.updateRun(run.id, (current) => startRun(current, previous, now()));
+    }
+  }
+
+  async function recordUnrecorded(): Promise<void> {
+    while (unrecorded.length > 0) {
+      const { runId, name, attempt, outcome } = unrecorded[0]!;
+      await store.updateRun(runId, (run) => finishAttempt(run, name, attempt, outcome, now(), owner));
+      unrecorded.shift();
+    }
+  }
+
+  async function claimAndLaunch(): Promise<void> {
+    const free = opts.config.concurrency - running.size;
+    if (free <= 0 || stopping) return;
+    for (const node of await store.claimNodes(owner, free, leaseMs)) launch(node);
+  }
+
+  function launch(node: RunNodeRecord): void {
+    const key = `${node.runId}/${node.name}`;
+    const controller = new AbortController();
+    const attempt: Attempt = { controller, shutdown: false, done: Promise.resolve() };
+    running.set(key, attempt);
+    stats.started++;
+    attempt.done = (async () => {
+      let outcome: AttemptOutcome;
+      try {
+        // Claimed just as the server began to stop: hand it back for the next start.
+        if (stopping) attempt.shutdown = true;
+        outcome = attempt.shutdown ? { kind: 'released' } : await execute(node, attempt);
+      } catch (e) {
+        failed(`node ${node.name} of run ${node.runId} failed unexpectedly`, e);
+        outcome = {
+          kind: 'failed',
+          exitCode: null,
+          error: 'the runner failed while running it (see the server log)',
+        };
+      }
+      if (attempt.shutdown && outcome.kind !== 'succeeded') outcome = { kind: 'released' };
+      const record = { runId: node.runId, name: node.name, attempt: node.attempt, outcome };
+      let runEnded = false;
+      try {
+        const after = await store.updateRun(node.runId, (run) =>
+          finishAttempt(run, node.name, node.attempt, outcome, now(), owner),
+        );
+        runEnded = after?.status !== 'running';
+      } catch (e) {
+        failed(`cannot record the end of node ${node.name} of run ${node.runId} (will retry)`, e);
+        unrecorded.push(record);
+      }
+      running.delete(key);
+      if (runEnded) runs.delete(node.runId);
+      stats.finished++;
+      // Its downstream nodes may be ready now; a run that ended may let a depends_on_past run start.
+      if (!stopping) wake(runEnded);
+    })();
+  }
+
+  async function execute(node: RunNodeRecord, attempt: Attempt): Promise<AttemptOutcome> {
+    let run = runs.get(node.runId);
+    if (!run) {
+      run = await store.getRun(node.runId);
+      if (!run) return { kind: 'failed', exitCode: null, error: 'its run is gone' };
+      if (runs.size >= 1000) runs.delete(runs.keys().next().value!);
+      runs.set(node.runId, run);
+    }
+    const dir = join(baseDir, String(node.runId), encodeURIComponent(node.name), String(node.attempt));
+    let capture: LogCapture | undefined;
+    const newCapture = (secrets: readonly string[]) =>
+      createLogCapture({
+        runId: node.runId,
+        node: node.name,
+        attempt: node.attempt,
+        secrets,
+        write: (lines) => store.appendLogs(lines),
+        onWriteError: (e) => failed(`cannot store output of node ${node.name} of run ${node.runId}`, e),
+      });
+    try {
+      let input: RunInput;
+      try {
+        input = await compileRunInput(inputDeps, {
+          projectName: run.projectName,
+          jobName: run.jobName,
+          scheduledAt: run.scheduledAt,
+          instanceType: node.stage === 'task' ? 'task' : 'hook',
+          instanceName: node.name,
+          executedAt: node.startedAt ?? now(),
+          withSecrets: true,
+        });
+      } catch (e) {
+        if (!isOptimusError(e)) throw e;
+        const error = `cannot prepare its input: ${e.message}`;
+        capture = newCapture([]);
+        capture.system(`attempt ${node.attempt} of ${run.settings.maxAttempts}: ${error}`);
+        if (e.hint) capture.system(`hint: ${e.hint}`);
+        return { kind: 'failed', exitCode: null, error };
+      }
+      capture = newCapture(input.maskValues);
+      if (input.job.hash !== run.jobHash) {
+        capture.system(
+          'the job was deployed again after this run was created: running the version deployed now',
+        );
+      }
+      for (const warning of input.warnings) capture.system(`warning: ${warning}`);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      try {
+        await writeRunInput(dir, input);
+      } catch (e) {
+        if (!isOptimusError(e)) throw e;
+        const error = `cannot write its input: ${e.message}`;
+        capture.system(error);
+        return { kind: 'failed', exitCode: null, error };
+      }
+      capture.system(
+        `attempt ${node.attempt} of ${run.settings.maxAttempts} started (${executor!.kind} executor, ${input.plugin.image})`,
+      );
+      const handleWrites: Promise<unknown>[] = [];
+      const out = capture;
+      const result: AttemptResult = await executor!.run({
+        runId: node.runId,
+        node: node.name,
+        attempt: node.attempt,
+        image: input.plugin.image,
+        entrypoint: input.plugin.entrypoint,
+        workDir: dir,
+        env: { ...input.envs, ...input.secrets },
+        timeoutMs: run.settings.timeoutMs,
+        signal: attempt.controller.signal,
+        onOutput: (stream, chunk) => out.output(stream, chunk),
+        onHandle: (handle) => {
+          handleWrites.push(
+            store
+              .updateRun(node.runId, (r) => {
+                const n = r.nodes.find((x) => x.name === node.name);
+                if (n?.status !== 'running' || n.attempt !== node.attempt || n.leaseOwner !== owner)
+                  return undefined;
+                return { nodes: [{ name: node.name, handle }] };
+              })
+              .catch((e) => failed(`cannot record the handle of node ${node.name}`, e)),
+          );
+        },
+      });
+      await Promise.all(handleWrites);
+      capture.endOutput();
+      if (result.succeeded) {
+        capture.system(`succeeded (exit code ${result.exitCode ?? 0})`);
+        return { kind: 'succeeded', exitCode: result.exitCode ?? 0 };
+      }
+      if (result.cancelled) {
+        capture.system(attempt.shutdown ? RELEASED_NOTE : 'cancelled');
+        return { kind: 'cancelled', exitCode: result.exitCode };
+      }
+      const error =
+        result.error ?? (result.exitCode === null ? 'failed' : `exited with code ${result.exitCode}`);
+      capture.system(`failed: ${error}`);
+      return { kind: 'failed', exitCode: result.exitCode, error };
+    } finally {
+      await capture?.close();
+      await rm(dir, { recursive: true, force: true }).catch((e) => failed(`cannot remove ${dir}`, e));
+    }
+  }
+
+  async function heartbeat(): Promise<void> {
+    if (heartbeating || running.size === 0) return;
+    heartbeating = true;
+    try {
+      for (const { runId, name } of await store.renewLeases(owner, leaseMs)) {
+        running.get(`${runId}/${name}`)?.controller.abort();
+      }
+    } catch (e) {
+      failed('cannot renew leases', e);
+    } finally {
+      heartbeating = false;
+    }
+  }
+
+  async function pass(): Promise<void> {
+    const steps: [string, () => Promise<void>][] = [
+      ['cannot record finished nodes', recordUnrecorded],
+      [
+        'cannot check for orphaned nodes',
+        async () => {
+          // A lease outlives a dead server by up to leaseMs anyway: looking a few times per lease is enough.
+          if (Date.now() - lastOrphanCheck < leaseMs / 3) return;
+          lastOrphanCheck = Date.now();
+          await recover(await store.orphanedNodes());
+        },
+      ],
+      [
+        'scheduler pass failed',
+        async () => {
+          if (Date.now() - lastSchedulePass < schedulePassMs) return;
+          lastSchedulePass = Date.now();
+          await schedulePass();
+        },
+      ],
+      [
+        'cannot start queued runs',
+        async () => {
+          if (!runsToStart) return;
+          runsToStart = false;
+          await startQueuedRuns();
+        },
+      ],
+      ['cannot claim nodes', claimAndLaunch],
+    ];
+    for (const [what, step] of steps) {
+      if (stopping) return;
+      try {
+        await step();
+      } catch (e) {
+        failed(what, e);
+      }
+    }
+  }
+
+  /** `lookForRuns` false: only claim nodes (a node ended, its run goes on: no run can have become startable). */
+  function wake(lookForRuns = true): void {
+    if (!started || stopping) return;
+    if (lookForRuns) runsToStart = true;
+    if (passing) {
+      again = true;
+      return;
+    }
+    passing = (async () => {
+      do {
+        again = false;
+        await pass();
+      } while (again && !stopping);
+    })().finally(() => {
+      passing = undefined;
+    });
+  }
+
+  return {
+    async start() {
+      if (started) return;
+      executor ??= await chooseExecutor();
+      if (!baseDir) {
+        baseDir = await mkdtemp(join(tmpdir(), 'optimus-runs-'));
+        ownBaseDir = true;
+      }
+      await mkdir(baseDir, { recursive: true });
+      // Only one server opens an embedded store, so whatever runs there is left from before.
+      await recover(store.kind === 'pglite' ? await store.runningNodes() : await store.orphanedNodes());
+      started = true;
+      pollTimer = setInterval(() => wake(), pollMs);
+      heartbeatTimer = setInterval(() => void heartbeat(), heartbeatMs);
+      pollTimer.unref();
+      heartbeatTimer.unref();
+      logger.info({ owner, executor: executor.kind, concurrency: opts.config.concurrency }, 'runner started');
+      wake();
+    },
+
+    async stop() {
+      if (!started || stopping) return;
+      stopping = true;
+      clearInterval(pollTimer);
+      clearInterval(heartbeatTimer);
+      // Let a pass in progress end first: it may still launch nodes it claimed, which then stop at once.
+      await passing;
+      for (const attempt of running.values()) {
+        attempt.shutdown = true;
+        attempt.controller.abort();
+      }
+      await Promise.all([...running.values()].map((a) => a.done));
+      await recordUnrecorded().catch((e) => failed('cannot record finished nodes', e));
+      if (ownBaseDir) await rm(baseDir, { recursive: true, force: true });
+      logger.info({ owner }, 'runner stopped');
+    },
+
+    wake: () => wake(),
+
+    stats: () => ({ owner, running: running.size, ...stats }),
+  };
+}
