@@ -109,3 +109,18 @@ function impossibleDay(dom: string, month: string): boolean {
   }
   return months.every((m) => Number(dom) > DAYS_IN_MONTH[m - 1]!);
 }
+
+/**
+ * The five cron fields each `@` descriptor stands for, for cron-parser: it knows some descriptors
+ * under other names and `@midnight` not at all, while robfig/cron (upstream) reads all of these.
+ * (`@once` has no fields: callers handle it.)
+ */
+export const DESCRIPTOR_FIELDS: Readonly<Record<string, string>> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};

@@ -12,6 +12,7 @@
  *   one with fields but without a size is zero-length, as upstream's `None` size makes it.
  */
 import { CronExpressionParser } from 'cron-parser';
+import { DESCRIPTOR_FIELDS } from './cron.js';
 import { OptimusError } from './errors.js';
 import type { WindowSpec } from './job.js';
 import { formatTime, GoTime, loadLocation, parseDuration, UTC, type Zone } from './template/go-time.js';
@@ -382,20 +383,6 @@ function isObject(v: Json | undefined): v is { [key: string]: Json } {
 // ---------------------------------------------------------------- incremental
 
 /**
- * cron-parser knows neither @midnight nor @annually; robfig/cron (upstream) reads all of these. The
- * schedule runs in UTC, as upstream's server does in its usual deployment.
- */
-const DESCRIPTORS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
-/**
  * Previous tick → this tick. "This tick" is the first tick at or after the scheduled time, so a run
  * scheduled on a tick covers the interval that ends there, and a time between ticks gets the
  * interval that contains it (upstream's result there too).
@@ -410,7 +397,7 @@ function incrementalWindow(interval: string | undefined, ms: number): ComputedWi
       'the job has no window and no schedule interval to derive one from',
       hint,
     );
-  const expr = DESCRIPTORS[raw.toLowerCase()] ?? raw;
+  const expr = DESCRIPTOR_FIELDS[raw.toLowerCase()] ?? raw;
   if (expr.startsWith('@') || expr.split(/\s+/).length !== 5)
     throw new WindowError(
       'schedule.interval',

@@ -10,6 +10,7 @@
  * `* * * * *` catches up over many passes instead of creating millions of runs at once.
  */
 import { CronExpressionParser } from 'cron-parser';
+import { DESCRIPTOR_FIELDS } from '../core/cron.js';
 
 export interface ScheduleSpec {
   /** Cron (five fields) or an `@` descriptor; absent = runs only when triggered. */
@@ -32,17 +33,6 @@ export interface DueTimes {
   /** Why the schedule cannot be computed (a bad interval or date), in words for a user. */
   problem?: string;
 }
-
-/** cron-parser knows some descriptors under other names, and `@midnight` not at all. */
-const DESCRIPTORS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -94,7 +84,7 @@ export function dueTimes(spec: ScheduleSpec, opts: { since?: Date; now: Date; ma
   }
   let ticks: Ticks;
   try {
-    ticks = cronTicks(DESCRIPTORS[interval.toLowerCase()] ?? interval);
+    ticks = cronTicks(DESCRIPTOR_FIELDS[interval.toLowerCase()] ?? interval);
   } catch {
     return {
       times: [],

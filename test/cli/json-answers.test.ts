@@ -13,7 +13,9 @@ import { type CliResult, runOptimus } from '../helpers/cli.js';
 import { serveForSuite } from '../helpers/serve-process.js';
 import { EXAMPLE, EXAMPLE_PLUGINS } from '../helpers/temp-project.js';
 
-const server = serveForSuite();
+// No runner: `job cancel` needs a run that is still queued when it is cancelled (with the runner on,
+// the run could end first and the cancel be refused, as it should be).
+const server = serveForSuite(['--no-runner']);
 let root: string;
 let project: string;
 let config: string;

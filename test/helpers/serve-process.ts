@@ -98,12 +98,12 @@ export async function api(
  * One `optimus serve` for a whole test file, on a temp root that lives as long as the file (unlike
  * tempDir(), which is cleaned after each test), stopped and removed after the last test.
  */
-export function serveForSuite(): { readonly url: string; readonly root: string } {
+export function serveForSuite(extraArgs: string[] = []): { readonly url: string; readonly root: string } {
   let root = '';
   let server: ServeProcess | undefined;
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'optimus-suite-'));
-    server = await startServe(join(root, 'data'));
+    server = await startServe(join(root, 'data'), extraArgs);
   }, 60_000);
   afterAll(async () => {
     if (server) {
