@@ -88,6 +88,10 @@ interface Attempt {
   controller: AbortController;
   /** Aborted because the server stops: given back (released), not cancelled. */
   shutdown: boolean;
+  /** Aborted because this server no longer holds (or cannot renew) the node's lease. */
+  leaseLost: boolean;
+  /** Date.now() when it was claimed. */
+  claimedAt: number;
   done: Promise<void>;
 }
 
@@ -97,7 +101,15 @@ interface CachedJob {
   schedule: ScheduleSpec;
   /** Nothing can be due before this; undefined = look now. */
   nextCheck?: Date;
+  /** Creating its runs failed before (said once per deployed version; tried again each minute). */
+  failing?: boolean;
 }
+
+/** How long a job whose runs could not be created waits before the scheduler tries again. */
+const SCHEDULE_RETRY_MS = 60_000;
+
+export const LEASE_LOST_NOTE =
+  'stopped: this server lost its lease on the node (the store was unreachable too long, or another server took it over)';
 
 const NEVER = new Date(8.64e15);
 
@@ -148,6 +160,9 @@ export function createRunner(opts: RunnerOptions): Runner {
   let pollTimer: NodeJS.Timeout | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let heartbeating = false;
+  /** Date.now() of the last heartbeat that renewed every lease this server holds. */
+  let lastRenewed = Date.now();
+  let lastHeldCheck = 0;
 
   const failed = (what: string, e: unknown) =>
     logger.error({ err: isOptimusError(e) ? { code: e.code, message: e.message } : e }, `runner: ${what}`);
@@ -233,10 +248,13 @@ export function createRunner(opts: RunnerOptions): Runner {
             if (created) stats.scheduled++;
           }
           cached.nextCheck = due.next ?? NEVER;
+          cached.failing = false;
         } catch (e) {
-          // A job that cannot run (no run graph) is said once per deployed version.
-          cached.nextCheck = NEVER;
-          failed(`job ${summary.name} of project ${project.name} not scheduled`, e);
+          // The store may be back in a minute; a job that cannot run at all (no run graph) is said
+          // once per deployed version, not every minute.
+          cached.nextCheck = new Date(at.getTime() + SCHEDULE_RETRY_MS);
+          if (!cached.failing) failed(`job ${summary.name} of project ${project.name} not scheduled`, e);
+          cached.failing = true;
         }
       }
     }
@@ -271,7 +289,13 @@ export function createRunner(opts: RunnerOptions): Runner {
   function launch(node: RunNodeRecord): void {
     const key = `${node.runId}/${node.name}`;
     const controller = new AbortController();
-    const attempt: Attempt = { controller, shutdown: false, done: Promise.resolve() };
+    const attempt: Attempt = {
+      controller,
+      shutdown: false,
+      leaseLost: false,
+      claimedAt: Date.now(),
+      done: Promise.resolve(),
+    };
     running.set(key, attempt);
     stats.started++;
     attempt.done = (async () => {
@@ -288,7 +312,9 @@ export function createRunner(opts: RunnerOptions): Runner {
           error: 'the runner failed while running it (see the server log)',
         };
       }
-      if (attempt.shutdown && outcome.kind !== 'succeeded') outcome = { kind: 'released' };
+      // Given back; if another server took the node over meanwhile, finishAttempt ignores this.
+      if ((attempt.shutdown || attempt.leaseLost) && outcome.kind !== 'succeeded')
+        outcome = { kind: 'released' };
       const record = { runId: node.runId, name: node.name, attempt: node.attempt, outcome };
       let runEnded = false;
       try {
@@ -400,7 +426,7 @@ export function createRunner(opts: RunnerOptions): Runner {
         return { kind: 'succeeded', exitCode: result.exitCode ?? 0 };
       }
       if (result.cancelled) {
-        capture.system(attempt.shutdown ? RELEASED_NOTE : 'cancelled');
+        capture.system(attempt.leaseLost ? LEASE_LOST_NOTE : attempt.shutdown ? RELEASED_NOTE : 'cancelled');
         return { kind: 'cancelled', exitCode: result.exitCode };
       }
       const error =
@@ -413,18 +439,48 @@ export function createRunner(opts: RunnerOptions): Runner {
     }
   }
 
+  /**
+   * Renews the leases of the running nodes and stops those whose run was cancelled. A node runs
+   * only while this server holds its lease: one whose lease another server took over (it thought
+   * this one dead), or whose lease this server could not renew before it ran out (the store was
+   * unreachable), is stopped here, so two servers never run one node at once.
+   */
   async function heartbeat(): Promise<void> {
-    if (heartbeating || running.size === 0) return;
+    if (heartbeating) return;
+    if (running.size === 0) {
+      lastRenewed = Date.now();
+      return;
+    }
     heartbeating = true;
+    const began = Date.now();
     try {
       for (const { runId, name } of await store.renewLeases(owner, leaseMs)) {
         running.get(`${runId}/${name}`)?.controller.abort();
+      }
+      lastRenewed = began;
+      if (began - lastHeldCheck >= leaseMs / 3) {
+        lastHeldCheck = began;
+        const held = new Set((await store.orphanedNodes({ owner })).map((n) => `${n.runId}/${n.name}`));
+        for (const [key, attempt] of running) {
+          if (!held.has(key) && attempt.claimedAt < began) loseLease(key, attempt);
+        }
       }
     } catch (e) {
       failed('cannot renew leases', e);
     } finally {
       heartbeating = false;
     }
+    // Stop before the lease can run out (with two heartbeats to spare), not after.
+    if (Date.now() - lastRenewed > leaseMs - 2 * heartbeatMs) {
+      for (const [key, attempt] of running) loseLease(key, attempt);
+    }
+  }
+
+  function loseLease(key: string, attempt: Attempt): void {
+    if (attempt.leaseLost || attempt.shutdown) return;
+    attempt.leaseLost = true;
+    logger.warn({ node: key }, `runner: ${LEASE_LOST_NOTE}`);
+    attempt.controller.abort();
   }
 
   async function pass(): Promise<void> {
@@ -497,6 +553,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       // Only one server opens an embedded store, so whatever runs there is left from before.
       await recover(store.kind === 'pglite' ? await store.runningNodes() : await store.orphanedNodes());
       started = true;
+      lastRenewed = Date.now();
       pollTimer = setInterval(() => wake(), pollMs);
       heartbeatTimer = setInterval(() => void heartbeat(), heartbeatMs);
       pollTimer.unref();

@@ -358,6 +358,31 @@ describe('the embedded runner', () => {
     expect(await logsOf(kit.store, created.id, 'shell')).toContain('1 stdout again');
   });
 
+  it('stops a node whose lease another server took over, and leaves the node to that server', async () => {
+    const pidFile = join(kit.dir, 'lease.pid');
+    const project = await deploy(shellJob('contested', `echo $$ > "${pidFile}"; sleep 1000`));
+    runner = startRunner(kit, { leaseMs: 3000, heartbeatMs: 100 });
+    await runner.start();
+    const created = await triggerRun(kit.store, project, 'contested', undefined, { nodeTimeoutMs: 60_000 });
+    runner.wake();
+    await expect.poll(() => existsSync(pidFile), { timeout: 30_000 }).toBe(true);
+    // What a server that thought this one dead would do: take the node's lease.
+    await kit.store.updateRun(created.id, () => ({
+      nodes: [{ name: 'shell', leaseOwner: 'another-server', leaseExpiresAt: new Date(Date.now() + 60_000) }],
+    }));
+    await expect.poll(() => alive(Number(readFileSync(pidFile, 'utf8'))), { timeout: 30_000 }).toBe(false);
+    await expect
+      .poll(async () =>
+        (await logsOf(kit.store, created.id, 'shell')).some((l) => l.includes('lost its lease')),
+      )
+      .toBe(true);
+    // The other server's claim stands: this one recorded nothing over it.
+    await expect.poll(() => runner!.stats().running).toBe(0);
+    const after = (await kit.store.getRun(created.id))!;
+    expect(after.nodes[0]).toMatchObject({ status: 'running', leaseOwner: 'another-server', attempt: 1 });
+    await cancelRun(kit.store, created.id, 'a test');
+  });
+
   it('creates the runs a schedule makes due, once each', async () => {
     const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
     const project = await deploy(
