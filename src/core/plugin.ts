@@ -37,7 +37,10 @@ export interface ConfigDecl {
 
 export interface Entrypoint {
   shell: string;
+  /** Run as `shell -c script`; empty when `args` is given. */
   script: string;
+  /** v3 exec form: the program and its arguments, run directly (no shell, no variable expansion). */
+  args?: string[];
 }
 
 export interface PluginVersion {

@@ -10,8 +10,9 @@
  * - The container runs as the server's uid:gid (`--user`): it can read and write /data, and what it
  *   writes there stays removable by the server without root.
  * - An entrypoint `{shell, script}` replaces the image's own entrypoint (`--entrypoint shell … -c
- *   script`), as Kubernetes `command` does for the Airflow scheduler; without one (legacy v1 plugin)
- *   the image's own entrypoint runs with no command.
+ *   script`), as Kubernetes `command` does for the Airflow scheduler; the exec form `{args}` runs
+ *   `--entrypoint args[0] image args[1..]`; without one (legacy v1 plugin) the image's own
+ *   entrypoint runs with no command.
  * - Timeout and cancel `docker kill` the container (`--rm` then removes it), not the CLI: a killed
  *   CLI leaves its container running. A final `docker rm -f` makes sure nothing is left.
  */
@@ -210,7 +211,11 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       args.push('--env-file', file);
     }
 
-    if (attempt.entrypoint) {
+    if (attempt.entrypoint?.args?.length) {
+      // The exec form: its program replaces the image's entrypoint, its arguments follow the image.
+      const [program, ...rest] = attempt.entrypoint.args;
+      args.push('--entrypoint', program!, attempt.image, ...rest);
+    } else if (attempt.entrypoint) {
       args.push(
         '--entrypoint',
         attempt.entrypoint.shell || '/bin/sh',
@@ -331,9 +336,11 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       if (code === 125 && IMAGE_MISSING.test(stderr))
         return failed(imageMissing(attempt.image, dockerMessage(stderr)), code);
       if (ENTRYPOINT_FAILED.test(stderr)) {
-        const what = attempt.entrypoint
-          ? `its shell ${attempt.entrypoint.shell || '/bin/sh'}`
-          : 'its entrypoint';
+        const what = attempt.entrypoint?.args?.length
+          ? `its program ${attempt.entrypoint.args[0]}`
+          : attempt.entrypoint
+            ? `its shell ${attempt.entrypoint.shell || '/bin/sh'}`
+            : 'its entrypoint';
         return failed(
           `the container could not start ${what} (${dockerMessage(stderr, ENTRYPOINT_FAILED)}): check the plugin's image and entrypoint`,
           code,

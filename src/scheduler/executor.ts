@@ -6,6 +6,7 @@
  * callbacks and resolve when the attempt is over. They throw only for bugs: every expected failure
  * (missing entrypoint, image not found, timeout, cancel, non-zero exit) is an `AttemptResult`.
  */
+import type { Entrypoint } from '../core/plugin.js';
 import type { Json } from '../store/store.js';
 
 export interface NodeAttempt {
@@ -14,7 +15,7 @@ export interface NodeAttempt {
   attempt: number;
   /** The plugin's image reference (`image:tag`) and its entrypoint; absent entrypoint = legacy v1 plugin. */
   image: string;
-  entrypoint?: { shell: string; script: string };
+  entrypoint?: Entrypoint;
   /**
    * A fresh directory owned by this attempt. The run input is already written to `in/` (assets,
    * `in/.env`, `in/.secret`). Process executor: `JOB_DIR` = this directory; docker executor: it is

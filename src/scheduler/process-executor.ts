@@ -1,5 +1,5 @@
 /**
- * Runs a node as a child process: the plugin's entrypoint (`shell -c script`) in the attempt's work
+ * Runs a node as a child process: the plugin's entrypoint (`shell -c script`, or its `args` run directly) in the attempt's work
  * directory, with the node's environment, `JOB_DIR` and the server's `PATH`. The child leads its
  * own process group, so a timeout or a cancel stops everything it started (SIGTERM to the group,
  * SIGKILL after a grace period), and when the entrypoint itself exits, whatever it left running in
@@ -101,11 +101,14 @@ export function createProcessExecutor(opts: ProcessExecutorOptions = {}): Execut
           error: 'cancelled',
         });
       }
-      const shell = attempt.entrypoint.shell || '/bin/sh';
+      // The exec form runs its program directly; the script form through the shell.
+      const [program, ...argv] = attempt.entrypoint.args?.length
+        ? attempt.entrypoint.args
+        : [attempt.entrypoint.shell || '/bin/sh', '-c', attempt.entrypoint.script];
       return new Promise((resolve) => {
         let child: ReturnType<typeof spawn>;
         try {
-          child = spawn(shell, ['-c', attempt.entrypoint!.script], {
+          child = spawn(program!, argv, {
             cwd: attempt.workDir,
             env: { PATH: serverPath, ...attempt.env, JOB_DIR: attempt.workDir },
             detached: true,
@@ -118,7 +121,7 @@ export function createProcessExecutor(opts: ProcessExecutorOptions = {}): Execut
             succeeded: false,
             timedOut: false,
             cancelled: false,
-            error: `cannot start ${shell}: ${(e as Error).message}`,
+            error: `cannot start ${program}: ${(e as Error).message}`,
           });
           return;
         }
@@ -156,8 +159,8 @@ export function createProcessExecutor(opts: ProcessExecutorOptions = {}): Execut
         child.on('error', (e: NodeJS.ErrnoException) => {
           spawnError =
             e.code === 'ENOENT'
-              ? `cannot start ${shell}: no such program (or the work directory is gone)`
-              : `cannot start ${shell}: ${e.message}`;
+              ? `cannot start ${program}: no such program (or the work directory is gone)`
+              : `cannot start ${program}: ${e.message}`;
         });
         child.on('exit', (code) => {
           exitCode = code;

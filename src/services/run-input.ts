@@ -31,7 +31,7 @@ import { effectiveConfig } from '../core/configs.js';
 import { type ErrorCategory, OptimusError } from '../core/errors.js';
 import type { HookSpec, JobSpec } from '../core/job.js';
 import { assetNameProblem, quote } from '../core/names.js';
-import { imageRef, type Plugin } from '../core/plugin.js';
+import { type Entrypoint, imageRef, type Plugin } from '../core/plugin.js';
 import {
   isPartial,
   renderAssets,
@@ -71,7 +71,7 @@ export interface RunInput {
    */
   maskValues: string[];
   job: JobRecord;
-  plugin: { name: string; image: string; entrypoint?: { shell: string; script: string } };
+  plugin: { name: string; image: string; entrypoint?: Entrypoint };
   window: { start: Date; end: Date; location: string };
 }
 

@@ -59,6 +59,31 @@ function questionSchema(opts: { promptRequired: boolean }): z.ZodType<QuestionSh
   return q;
 }
 
+/** v3 also has the exec form: `args` run directly, without a shell. */
+const v3EntrypointFields = z.strictObject({
+  shell: z.string().min(1).optional().describe('shell that runs the script; default /bin/sh'),
+  script: z.string().min(1).optional().describe('command run inside the executor image, by the shell'),
+  args: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe(
+      'instead of script: the program and its arguments, run directly (no shell, no variable expansion)',
+    ),
+});
+const v3Entrypoint = v3EntrypointFields.superRefine((e, ctx) => {
+  if (e.script === undefined && e.args === undefined)
+    ctx.addIssue({ code: 'custom', message: 'needs script (run by the shell) or args (run directly)' });
+  if (e.script !== undefined && e.args !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['args'], message: 'give script or args, not both' });
+  if (e.args !== undefined && e.shell !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['shell'],
+      message: 'shell is used only with script; args run without one',
+    });
+});
+
 const assetParserSchema = z.strictObject({
   filepath: z.string().optional(),
   selector: z.string().optional(),
@@ -69,7 +94,7 @@ const versionEntry = (full: boolean) =>
   z.strictObject({
     image: full ? z.string().min(1) : z.string().optional(),
     tag: full ? z.union([z.string().min(1), z.number()]) : z.union([z.string(), z.number()]).optional(),
-    entrypoint: full ? entrypointSchema : entrypointSchema.partial().optional(),
+    entrypoint: full ? v3Entrypoint : v3EntrypointFields.partial().optional(),
   });
 
 const pluginVersionsSchema = z

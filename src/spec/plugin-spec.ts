@@ -227,25 +227,27 @@ function normaliseVersions(raw: Raw): Record<string, PluginVersion> {
   const def = raw.default as Raw;
   const defEp = def.entrypoint as Raw;
   const defShell = str(defEp.shell) || '/bin/sh';
-  const defScript = str(defEp.script);
+  const argsOf = (ep: Raw) => (Array.isArray(ep.args) ? ep.args.map(String) : undefined);
+  const entrypoint = (shell: string, script: string, args: string[] | undefined): Entrypoint =>
+    args ? { shell, script: '', args } : { shell, script };
+  const defEntrypoint = entrypoint(defShell, str(defEp.script), argsOf(defEp));
   const out: Record<string, PluginVersion> = {
-    default: {
-      image: str(def.image),
-      tag: str(def.tag),
-      entrypoint: { shell: defShell, script: defScript },
-    },
+    default: { image: str(def.image), tag: str(def.tag), entrypoint: defEntrypoint },
   };
   for (const [name, v] of Object.entries(raw)) {
     if (name === 'default') continue;
     const ver = (v ?? {}) as Raw;
     const ep = (ver.entrypoint ?? {}) as Raw;
+    // A version's own script or args replaces the default's form; otherwise it inherits it.
+    const args = argsOf(ep);
+    const script = str(ep.script);
     out[name] = {
       image: str(ver.image) || out.default!.image,
       tag: str(ver.tag) || out.default!.tag,
-      entrypoint: {
-        shell: str(ep.shell) || defShell,
-        script: str(ep.script) || defScript,
-      },
+      entrypoint:
+        args || script
+          ? entrypoint(str(ep.shell) || defShell, script, args)
+          : { ...defEntrypoint, shell: str(ep.shell) || defShell },
     };
   }
   return out;

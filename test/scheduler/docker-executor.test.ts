@@ -165,6 +165,15 @@ describe.skipIf(skipped !== undefined)('docker executor on a real engine', () =>
     expect(await leftoverContainers()).not.toContain((started.handles[0] as { container: string }).container);
   });
 
+  it('runs the exec form (args) as the entrypoint program with its arguments, no shell', async () => {
+    const started = start({
+      entrypoint: { shell: '/bin/sh', script: '', args: ['/bin/echo', '$JOB_DIR', 'two words'] },
+    });
+    const r = await started.result;
+    expect(r).toEqual({ exitCode: 0, succeeded: true, timedOut: false, cancelled: false });
+    expect(started.stdout()).toBe('$JOB_DIR two words\n');
+  });
+
   it('never puts env values on the docker command line', async () => {
     const dir = tempDir('optimus-docker-');
     const argvFile = join(dir, 'argv');

@@ -62,6 +62,23 @@ describe('process executor', () => {
     ]);
   });
 
+  it('runs the exec form (args) directly: no shell, so nothing in the arguments is expanded', async () => {
+    const { result, out } = await attempt(undefined, {
+      entrypoint: { shell: '/bin/sh', script: '', args: ['/bin/echo', '$HOME', 'a b', '`id`'] },
+      env: { HOME: '/nowhere' },
+    });
+    expect(result).toEqual({ exitCode: 0, succeeded: true, timedOut: false, cancelled: false });
+    expect(out.stdout).toBe('$HOME a b `id`\n');
+  });
+
+  it('fails the exec form clearly when its program does not exist', async () => {
+    const { result } = await attempt(undefined, {
+      entrypoint: { shell: '/bin/sh', script: '', args: ['/no/such/program', 'x'] },
+    });
+    expect(result).toMatchObject({ succeeded: false, exitCode: null });
+    expect(result.error).toContain('cannot start /no/such/program');
+  });
+
   it('reports a non-zero exit as a failed attempt with its code', async () => {
     const { result } = await attempt('exit 3');
     expect(result).toEqual({

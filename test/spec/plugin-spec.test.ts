@@ -161,6 +161,57 @@ mods: [dependency_resolver]
     expect(r.plugin!.versions.default!.entrypoint!.shell).toBe('/bin/sh');
   });
 
+  it('reads the exec form (args) of an entrypoint, and a version that overrides the form', () => {
+    const r = loadPluginSpec(
+      `version: 3
+name: exec
+plugin_versions:
+  default: {image: acme/exec, tag: "1.0", entrypoint: {args: [/app/run, --table, "$TABLE"]}}
+  "0.9": {tag: "0.9", entrypoint: {script: old-run}}
+  "1.1": {tag: "1.1"}
+`,
+      'exec.yaml',
+    );
+    expect(errorsOf(r.problems)).toEqual([]);
+    expect(r.plugin!.versions).toEqual({
+      default: {
+        image: 'acme/exec',
+        tag: '1.0',
+        entrypoint: { shell: '/bin/sh', script: '', args: ['/app/run', '--table', '$TABLE'] },
+      },
+      '0.9': { image: 'acme/exec', tag: '0.9', entrypoint: { shell: '/bin/sh', script: 'old-run' } },
+      '1.1': {
+        image: 'acme/exec',
+        tag: '1.1',
+        entrypoint: { shell: '/bin/sh', script: '', args: ['/app/run', '--table', '$TABLE'] },
+      },
+    });
+  });
+
+  it.each([
+    ['{}', 'plugin_versions.default.entrypoint', 'needs script (run by the shell) or args (run directly)'],
+    [
+      '{script: run, args: [run]}',
+      'plugin_versions.default.entrypoint.args',
+      'give script or args, not both',
+    ],
+    [
+      '{shell: /bin/bash, args: [run]}',
+      'plugin_versions.default.entrypoint.shell',
+      'shell is used only with script',
+    ],
+    ['{args: []}', 'plugin_versions.default.entrypoint.args', ''],
+  ])('refuses the entrypoint %s, naming the field', (entrypoint, path, message) => {
+    const r = loadPluginSpec(
+      `version: 3\nname: x\nplugin_versions:\n  default: {image: i, tag: t, entrypoint: ${entrypoint}}\n`,
+      'x.yaml',
+    );
+    expect(r.plugin).toBeUndefined();
+    expect(errorsOf(r.problems)).toEqual([
+      expect.objectContaining({ path, message: expect.stringContaining(message) }),
+    ]);
+  });
+
   it('rejects unknown keys in v3 but only warns in v1 and v2', () => {
     const v3 = loadPluginSpec(v3Plugin('a', 'colour: red\n'), 'a.yaml');
     expect(errorsOf(v3.problems)).toMatchObject([
