@@ -569,3 +569,117 @@ describe('formatWindowTime', () => {
     expect(() => formatWindowTime(new Date(0), 'Nowhere/City')).toThrow(WindowError);
   });
 });
+
+describe('what a user reads in a window and its errors', () => {
+  it('says a scheduled time is not a time and how to write one', () => {
+    const e = failure({ version: 3, window: { size: '1d' } }, 'not a time');
+    expect(e.message).toBe('scheduled_at: is not a valid time');
+    expect(e.hint).toMatch(/RFC3339/);
+  });
+
+  it('names the location when it cannot print a time in an unknown zone', () => {
+    let error: unknown;
+    try {
+      formatWindowTime(new Date(0), 'Nowhere/City');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({
+      field: 'location',
+      message: 'location: "Nowhere/City" is not an IANA time zone',
+    });
+  });
+
+  it('computes version 1, 2 and incremental windows in UTC, and a version 3 window without a location too', () => {
+    const at = new Date('2023-03-07T02:30:00Z');
+    expect(computeWindow({ version: 1, window: {} }, at).location).toBe('UTC');
+    expect(computeWindow({ version: 2, window: { size: '1h' } }, at).location).toBe('UTC');
+    expect(computeWindow({ version: 3, window: { size: '1d' } }, at).location).toBe('UTC');
+    expect(computeWindow({ version: 3, interval: '@daily' }, at).location).toBe('UTC');
+  });
+
+  it('keeps the milliseconds of a scheduled time between seconds', () => {
+    const w = computeWindow({ version: 2, window: { size: '1h' } }, new Date('2023-03-07T02:30:00.750Z'));
+    expect(w.start.toISOString()).toBe('2023-03-07T01:30:00.750Z');
+    expect(w.end.toISOString()).toBe('2023-03-07T02:30:00.750Z');
+  });
+
+  it('reads a field left empty in YAML (null) as not given', () => {
+    expect(v2({ size: null as unknown as string, truncate_to: 'h' }, '2023-03-07T02:30:00Z')).toEqual([
+      '2023-03-07T02:00:00Z',
+      '2023-03-07T02:00:00Z',
+    ]);
+  });
+});
+
+describe('version 1 and 2 details', () => {
+  it('version 1 truncates h to the hour', () => {
+    expect(v1({ truncate_to: 'h', size: '2h' }, '2023-03-07T02:30:00Z')).toEqual([
+      '2023-03-07T00:00:00Z',
+      '2023-03-07T02:00:00Z',
+    ]);
+  });
+
+  it('version 1 reads month counts of more than one digit, and months with a spaced duration', () => {
+    expect(v1({ truncate_to: 'd', size: '12M' }, '2023-03-15T02:00:00Z')).toEqual([
+      '2022-03-20T00:00:00Z',
+      '2023-03-15T00:00:00Z',
+    ]);
+    expect(v1({ truncate_to: 'd', size: '1M 24h' }, '2023-03-15T02:00:00Z')).toEqual(
+      v1({ truncate_to: 'd', size: '1M24h' }, '2023-03-15T02:00:00Z'),
+    );
+  });
+
+  it('version 2 reads month counts of more than one digit, and a zero month count leaves the rest unsigned', () => {
+    expect(v2({ truncate_to: 'M', size: '12M' }, '2023-03-15T00:00:00Z')).toEqual([
+      '2022-03-01T00:00:00Z',
+      '2023-03-01T00:00:00Z',
+    ]);
+    expect(v2({ truncate_to: 'd', offset: '0M24h', size: '24h' }, '2023-03-15T05:00:00Z')).toEqual([
+      '2023-03-15T00:00:00Z',
+      '2023-03-16T00:00:00Z',
+    ]);
+  });
+});
+
+describe('preset and incremental errors', () => {
+  it('lists the known presets in order', () => {
+    const presets = { zeta: { window: { size: '1d' } }, alpha: { window: { size: '1d' } } };
+    expect(failure({ version: 3, window: { preset: 'nope' }, presets }).message).toBe(
+      'task.window.preset: window preset "nope" is not defined; known presets: alpha, zeta',
+    );
+  });
+
+  it('refuses a preset whose window is not a map, saying what to give', () => {
+    for (const window of [[], 'daily', null]) {
+      const e = failure({ version: 3, window: { preset: 'bad' }, presets: { bad: { window } } });
+      expect(e.message).toBe('presets.bad.window: is missing or not a map');
+      expect(e.hint).toMatch(/size, shift_by, truncate_to, location/);
+    }
+  });
+
+  it('reads an interval with spaces around or between its fields', () => {
+    expect(win({ version: 3, interval: ' @daily ' }, '2023-03-07T00:00:00Z')).toEqual([
+      '2023-03-06T00:00:00Z',
+      '2023-03-07T00:00:00Z',
+    ]);
+    expect(win({ version: 3, interval: '0  2 * *  *' }, '2023-03-07T02:00:00Z')).toEqual([
+      '2023-03-06T02:00:00Z',
+      '2023-03-07T02:00:00Z',
+    ]);
+  });
+
+  it('says why there is no incremental window, in the job’s terms', () => {
+    const message = (interval?: string) =>
+      failure({ version: 3, ...(interval === undefined ? {} : { interval }) }).message;
+    const none = 'schedule.interval: the job has no window and no schedule interval to derive one from';
+    expect(message()).toBe(none);
+    expect(message('   ')).toBe(none);
+    expect(message('@once')).toBe(
+      'schedule.interval: "@once" has no previous and next tick to make a window of',
+    );
+    expect(message('0 0 31 2 *')).toBe(
+      'schedule.interval: "0 0 31 2 *" is not a cron expression this server can run',
+    );
+  });
+});

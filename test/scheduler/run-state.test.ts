@@ -416,3 +416,240 @@ describe('laws over any job and any outcomes', () => {
     );
   });
 });
+
+describe('what a user reads on a run and its nodes', () => {
+  it('says exactly which earlier run a depends_on_past run waits for, without telling to cancel while it still runs', () => {
+    const run = makeRun(FIVE, { dependsOnPast: true }, 2);
+    const previous = { ...makeRun(FIVE, {}, 1), status: 'running' as const };
+    expect(startRun(run, previous, at(1))?.note).toBe(
+      'waiting for run 1 (scheduled 2024-03-01T00:00:00.000Z) to succeed: the job has depends_on_past and that run is running',
+    );
+  });
+
+  it('tells to cancel a depends_on_past run whose earlier run was cancelled', () => {
+    const run = makeRun(FIVE, { dependsOnPast: true }, 2);
+    const previous = { ...makeRun(FIVE, {}, 1), status: 'cancelled' as const };
+    expect(startRun(run, previous, at(1))?.note).toBe(
+      'waiting for run 1 (scheduled 2024-03-01T00:00:00.000Z) to succeed: the job has depends_on_past and that run is cancelled; this run starts only once it succeeds, or cancel this one',
+    );
+  });
+
+  it('does not start a run twice: a run already running keeps its start time', () => {
+    const running = apply(makeRun(FIVE), startRun(makeRun(FIVE), undefined, at(1)));
+    expect(startRun(running, undefined, at(9))).toBeUndefined();
+  });
+
+  it('shows why a node failed and with which exit code, and keeps no exit code for an interrupted retry', () => {
+    const defs: NodeDef[] = [['load', 'task']];
+    let run = apply(
+      makeRun(defs, { maxAttempts: 2 }),
+      startRun(makeRun(defs, { maxAttempts: 2 }), undefined, at(0)),
+    );
+    run = step(run, 'load', fail('exited with code 3'));
+    expect(run.nodes[0]).toMatchObject({ status: 'queued', exitCode: 3, error: 'exited with code 3' });
+    run = claim(run, 'load');
+    run = apply(run, interruptNode(run, 'load', at(5)));
+    expect(run.nodes[0]).toMatchObject({ status: 'failed', exitCode: null });
+    expect(run.nodes[0]!.error).toMatch(/^interrupted: the server stopped/);
+    expect(run.note).toMatch(/^node load failed: interrupted: the server stopped/);
+  });
+
+  it('says only that a node failed when its failure came without a message', () => {
+    const run = step(apply(makeRun(FIVE), startRun(makeRun(FIVE), undefined, at(1))), 'a', fail(''));
+    const done = step(run, 'f', ok);
+    expect(done.status).toBe('failed');
+    expect(done.note).toBe('node a failed');
+  });
+
+  it('tells why a node released by a graceful stop is queued again', () => {
+    const defs: NodeDef[] = [['load', 'task']];
+    const run = claim(apply(makeRun(defs), startRun(makeRun(defs), undefined, at(0))), 'load');
+    const after = apply(run, finishAttempt(run, 'load', 1, { kind: 'released' }, at(5)));
+    expect(after.nodes[0]!.status).toBe('queued');
+    expect(after.nodes[0]!.error).toMatch(/server shut down .* runs again when a server starts/);
+  });
+
+  it('caps a retry delay at exactly one day', () => {
+    const s = { ...SETTINGS, retryDelayMs: 60_000, exponentialBackoff: true };
+    expect(retryDelayMs(s, 20)).toBe(86_400_000);
+    expect(MAX_RETRY_DELAY_MS).toBe(86_400_000);
+  });
+
+  it('retries at once after any number of attempts when there is no delay, even with backoff', () => {
+    const s = { ...SETTINGS, retryDelayMs: 0, exponentialBackoff: true };
+    // 2 ** 1100 is Infinity: the delay must still be a number of milliseconds, not NaN.
+    expect(retryDelayMs(s, 1100)).toBe(0);
+    expect(retryDelayMs({ ...s, retryDelayMs: -5 }, 3)).toBe(0);
+  });
+
+  it('stamps the time a node was decided without running, and no end time on a node that is only queued', () => {
+    let run = apply(makeRun(FIVE), startRun(makeRun(FIVE), undefined, at(1)));
+    expect(run.nodes.find((n) => n.name === 'a')!.finishedAt).toBeNull();
+    for (const name of ['a', 'b', 'load']) run = step(run, name, ok, at(2));
+    run = step(run, 'p1', ok, at(3));
+    expect(run.nodes.find((n) => n.name === 'p2')).toMatchObject({ status: 'queued', finishedAt: null });
+    expect(run.nodes.find((n) => n.name === 'f')).toMatchObject({ status: 'skipped', finishedAt: at(2) });
+  });
+});
+
+describe('ending attempts that no longer count', () => {
+  it('ignores a second report of an attempt that already ended', () => {
+    const defs: NodeDef[] = [['load', 'task']];
+    const run = step(apply(makeRun(defs), startRun(makeRun(defs), undefined, at(0))), 'load', ok);
+    expect(run.nodes[0]).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(finishAttempt(run, 'load', 1, fail(), at(9))).toBeUndefined();
+    expect(finishAttempt(run, 'load', 1, fail(), at(9), 'me')).toBeUndefined();
+  });
+
+  it('ignores the end of an attempt of a node the run does not have', () => {
+    const defs: NodeDef[] = [['load', 'task']];
+    const run = apply(makeRun(defs), startRun(makeRun(defs), undefined, at(0)));
+    expect(finishAttempt(run, 'ghost', 1, ok, at(9))).toBeUndefined();
+  });
+
+  it('interrupts the node it names, not the first of the run', () => {
+    let run = apply(
+      makeRun(FIVE, { maxAttempts: 2 }),
+      startRun(makeRun(FIVE, { maxAttempts: 2 }), undefined, at(1)),
+    );
+    run = step(run, 'a', ok);
+    run = claim(run, 'b', 'dead-server');
+    run = apply(run, interruptNode(run, 'b', at(5)));
+    expect(run.nodes.find((n) => n.name === 'b')).toMatchObject({
+      status: 'queued',
+      error: INTERRUPTED_ERROR,
+    });
+    expect(run.nodes.find((n) => n.name === 'a')!.status).toBe('succeeded');
+  });
+});
+
+describe('cancels, however the attempt ended', () => {
+  const defs: NodeDef[] = [
+    ['load', 'task'],
+    ['p', 'post', ['load']],
+  ];
+  const running = (settings: Partial<RunSettings> = { maxAttempts: 3 }) =>
+    claim(apply(makeRun(defs, settings), startRun(makeRun(defs, settings), undefined, at(0))), 'load');
+  /** The run as a cancel leaves it: ended at `at(3)`, its running node asked to stop. */
+  const cancelledRun = (cancelRequested = true): RunRecord => {
+    const base = running();
+    return {
+      ...base,
+      status: 'cancelled',
+      finishedAt: at(3),
+      note: 'cancelled by alice',
+      nodes: base.nodes.map((n) =>
+        n.name === 'load' ? { ...n, cancelRequested } : { ...n, status: 'cancelled' },
+      ),
+    };
+  };
+
+  it('marks a node the executor stopped as cancelled, with its exit code, without retrying it', () => {
+    const base = running();
+    const run = apply(base, finishAttempt(base, 'load', 1, { kind: 'cancelled', exitCode: 143 }, at(5)));
+    expect(run.nodes[0]).toMatchObject({ status: 'cancelled', exitCode: 143, error: 'cancelled' });
+    expect(run.status).toBe('cancelled');
+  });
+
+  it('keeps the exit code of a node that was killed by a cancel and looked like a failure', () => {
+    const run = cancelledRun();
+    const after = apply(
+      run,
+      finishAttempt(run, 'load', 1, { kind: 'failed', exitCode: 137, error: 'killed' }, at(5)),
+    );
+    expect(after.nodes[0]).toMatchObject({ status: 'cancelled', exitCode: 137, error: 'cancelled' });
+  });
+
+  it('records no exit code for a cancelled node that gave none', () => {
+    const run = cancelledRun();
+    const after = apply(run, finishAttempt(run, 'load', 1, { kind: 'cancelled' }, at(5)));
+    expect(after.nodes[0]).toMatchObject({ status: 'cancelled', exitCode: null });
+  });
+
+  it('cancels a node of a cancelled run even when the node itself was not asked to stop', () => {
+    const run = cancelledRun(false);
+    const failed = apply(run, finishAttempt(run, 'load', 1, fail(), at(5)));
+    expect(failed.nodes[0]).toMatchObject({ status: 'cancelled', exitCode: 3 });
+    const released = apply(run, finishAttempt(run, 'load', 1, { kind: 'released' }, at(5)));
+    expect(released.nodes[0]).toMatchObject({ status: 'cancelled', exitCode: null });
+  });
+
+  it('cancels a node asked to stop even when its run still runs and it failed', () => {
+    const base = running();
+    const asked = { ...base, nodes: base.nodes.map((n) => ({ ...n, cancelRequested: n.name === 'load' })) };
+    const after = apply(asked, finishAttempt(asked, 'load', 1, fail(), at(5)));
+    expect(after.nodes[0]!.status).toBe('cancelled');
+  });
+
+  it('leaves a cancelled run as the cancel ended it when its last node stops later', () => {
+    const run = cancelledRun();
+    const after = apply(run, finishAttempt(run, 'load', 1, { kind: 'cancelled' }, at(5)));
+    expect(after).toMatchObject({ status: 'cancelled', finishedAt: at(3), note: 'cancelled by alice' });
+  });
+});
+
+describe('graphs beyond what a job compiles to', () => {
+  // The store hands run-state whatever nodes a run has; these rules hold for any of them.
+  const startedRun = (defs: NodeDef[]) => apply(makeRun(defs), startRun(makeRun(defs), undefined, at(1)));
+
+  it('does not let an upstream the run does not have hold a node back', () => {
+    const run = startedRun([['load', 'task', ['gone']]]);
+    expect(queued(run)).toEqual(['load']);
+  });
+
+  it('settles every node even when they come out of run order', () => {
+    let run = startedRun([
+      ['load', 'task'],
+      ['p2', 'post', ['load', 'p1']],
+      ['p1', 'post', ['load']],
+    ]);
+    run = step(run, 'load', fail());
+    expect(statusOf(run)).toEqual({ load: 'failed', p2: 'skipped', p1: 'skipped' });
+    expect(run.status).toBe('failed');
+  });
+
+  it('runs the hooks of a run without a task on their upstreams alone', () => {
+    let run = startedRun([
+      ['h1', 'post'],
+      ['h2', 'fail', ['h1']],
+    ]);
+    expect(queued(run)).toEqual(['h1']);
+    run = step(run, 'h1', ok);
+    expect(queued(run)).toEqual(['h2']);
+  });
+
+  it('skips a post hook after a skipped hook rather than calling it failed', () => {
+    let run = startedRun([
+      ['load', 'task'],
+      ['f', 'fail', ['load']],
+      ['p', 'post', ['load', 'f']],
+    ]);
+    run = step(run, 'load', ok);
+    expect(statusOf(run)).toEqual({ load: 'succeeded', f: 'skipped', p: 'skipped' });
+    expect(run.status).toBe('succeeded');
+  });
+
+  it('skips a fail hook after a skipped fail hook rather than calling it failed', () => {
+    let run = startedRun([
+      ['load', 'task'],
+      ['f0', 'fail', ['load']],
+      ['f1', 'fail', ['load']],
+      ['f2', 'fail', ['load', 'f0', 'f1']],
+    ]);
+    // As a store would hold it had f1 been decided skipped already.
+    run = { ...run, nodes: run.nodes.map((n) => (n.name === 'f1' ? { ...n, status: 'skipped' } : n)) };
+    run = step(step(run, 'load', fail()), 'f0', ok);
+    expect(statusOf(run)).toEqual({ load: 'failed', f0: 'succeeded', f1: 'skipped', f2: 'skipped' });
+  });
+
+  it('fails a run where a node could not run though none failed, saying so', () => {
+    let run = startedRun([
+      ['load', 'task'],
+      ['f', 'fail', ['load']],
+      ['late', 'pre', ['f']],
+    ]);
+    run = step(run, 'load', ok);
+    expect(statusOf(run)).toEqual({ load: 'succeeded', f: 'skipped', late: 'upstream_failed' });
+    expect(run).toMatchObject({ status: 'failed', note: 'a node could not run' });
+  });
+});
