@@ -88,5 +88,6 @@ describe('the README tour', () => {
       stdout: '',
     });
     for (const output of outputs) expect(stdout).toContain(output);
-  }, 120_000);
+    // The tour starts a server, installs plugins, deploys and runs a job: minutes on a loaded machine.
+  }, 300_000);
 });
