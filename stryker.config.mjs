@@ -41,7 +41,12 @@ export const MODULES = {
   'src/services/deploy.ts': ['test/services/deploy.test.ts', 'test/server/api.test.ts'],
   'src/services/secret-cipher.ts': ['test/services/secret-cipher.test.ts', 'test/server/hard-edges.test.ts'],
   'src/server/auth.ts': ['test/server/auth.test.ts', 'test/server/api.test.ts'],
-  'src/core/template/*.ts': ['test/core/template/{syntax,fmt,functions,assets}.test.ts'],
+  'src/core/template/*.ts': ['test/core/template/{syntax,fmt,functions,assets,go-time}.test.ts'],
+  // The runner's pure modules (issue 9).
+  'src/scheduler/run-state.ts': ['test/scheduler/run-state.test.ts'],
+  'src/scheduler/schedule.ts': ['test/scheduler/schedule.test.ts'],
+  'src/scheduler/log-capture.ts': ['test/scheduler/log-capture.test.ts'],
+  'src/core/window-compute.ts': ['test/core/window-compute.test.ts'],
 };
 
 const only = process.env.MUTATE || undefined;

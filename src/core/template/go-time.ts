@@ -44,6 +44,7 @@ function ianaOffset(name: string, sec: number): number {
  * "GMT+7", Go's tzdata mostly has a numeric name too, written "+07" (or "+0530").
  */
 function ianaAbbr(name: string, sec: number, offset: number): string {
+  let abbr = '';
   for (const locale of ['en-US', 'en-GB']) {
     const key = `${locale} ${name}`;
     let f = abbrFormats.get(key);
@@ -51,9 +52,12 @@ function ianaAbbr(name: string, sec: number, offset: number): string {
       f = new Intl.DateTimeFormat(locale, { timeZone: name, timeZoneName: 'short' });
       abbrFormats.set(key, f);
     }
-    const abbr = f.formatToParts(new Date(sec * 1000)).find((p) => p.type === 'timeZoneName')!.value;
+    abbr = f.formatToParts(new Date(sec * 1000)).find((p) => p.type === 'timeZoneName')!.value;
     if (!/^(GMT|UTC)/.test(abbr)) return abbr;
   }
+  // A bare "GMT" (Europe/London in winter, Africa/Abidjan) is the tzdata name as well; en-GB
+  // would have said "WET" for Lisbon, so this is not a zone that has a name of its own.
+  if (abbr === 'GMT') return abbr;
   if (offset === 0) return 'UTC';
   const sign = offset < 0 ? '-' : '+';
   const abs = Math.abs(offset);
@@ -408,7 +412,8 @@ export function formatTime(t: GoTime, layout: string): string {
     rest = next.rest;
     switch (chunk.std) {
       case 'Year':
-        out += pad(((c.year % 100) + 100) % 100, 2);
+        // Go prints the last two digits of |year|: year -1 is "01".
+        out += pad(Math.abs(c.year) % 100, 2);
         break;
       case 'LongYear':
         out += pad(c.year, 4);
@@ -525,22 +530,49 @@ function lookupName(names: string[], s: string, len?: number): [number, string] 
   return undefined;
 }
 
-/** Go's skip: a space in the layout matches any run of spaces, at least one. */
-function skip(value: string, prefix: string): string | undefined {
+/**
+ * Go's skip: a space in the layout matches any run of spaces, at least one. On a mismatch it
+ * returns how far it got too, because Go's error message quotes the value from there.
+ */
+function skip(value: string, prefix: string): { rest: string; ok: boolean } {
   let v = value;
   let p = prefix;
   while (p.length > 0) {
     if (p[0] === ' ') {
-      if (v.length > 0 && v[0] !== ' ') return undefined;
+      if (v.length > 0 && v[0] !== ' ') return { rest: v, ok: false };
       p = p.replace(/^ +/, '');
       v = v.replace(/^ +/, '');
       continue;
     }
-    if (v.length === 0 || v[0] !== p[0]) return undefined;
+    if (v.length === 0 || v[0] !== p[0]) return { rest: v, ok: false };
     p = p.slice(1);
     v = v.slice(1);
   }
-  return v;
+  return { rest: v, ok: true };
+}
+
+/** Go's parseSignedOffset: the length of "+3" or "-04" (hours up to 23) at the start, or 0. */
+function signedOffsetLength(value: string): number {
+  const m = /^[+-](\d+)/.exec(value);
+  return m && Number(m[1]) <= 23 ? m[0].length : 0;
+}
+
+/**
+ * Go's parseTimeZone: the length of the zone abbreviation at the start of value, or 0. Three
+ * upper-case letters; four or five ending in T (and WITA); ChST and MeST; GMT with an optional hour
+ * offset; a bare "+03" as tzdata writes zones that have no letters.
+ */
+function zoneNameLength(value: string): number {
+  if (value.length < 3) return 0;
+  if (value.startsWith('ChST') || value.startsWith('MeST')) return 4;
+  if (value.startsWith('GMT')) return 3 + signedOffsetLength(value.slice(3));
+  if (value[0] === '+' || value[0] === '-') return signedOffsetLength(value);
+  let upper = 0;
+  while (upper < 6 && upper < value.length && value[upper]! >= 'A' && value[upper]! <= 'Z') upper++;
+  if (upper === 3) return 3;
+  if (upper === 4 && (value[3] === 'T' || value.startsWith('WITA'))) return 4;
+  if (upper === 5 && value[4] === 'T') return 5;
+  return 0;
 }
 
 function parseFrac(digits: string): number {
@@ -571,8 +603,8 @@ export function parseTime(layout: string, value: string, defaultZone: Zone, loca
   for (let next = nextChunk(rest); ; next = nextChunk(rest)) {
     const prefix = next ? next.chunk.prefix : rest;
     const skipped = skip(v, prefix);
-    if (skipped === undefined) return failWith(badElem(value, layout, v, prefix));
-    v = skipped;
+    if (!skipped.ok) return failWith(badElem(value, layout, skipped.rest, prefix));
+    v = skipped.rest;
     if (!next) break;
     const { chunk } = next;
     rest = next.rest;
@@ -680,10 +712,10 @@ export function parseTime(layout: string, value: string, defaultZone: Zone, loca
           v = v.slice(3);
           break;
         }
-        const m = /^(GMT(?:[+-]\d{1,2})?|[A-Z]{3,5}T?)/.exec(v);
-        if (!m) throw bad();
-        zoneName = m[1]!;
-        v = v.slice(zoneName.length);
+        const n = zoneNameLength(v);
+        if (n === 0) throw bad();
+        zoneName = v.slice(0, n);
+        v = v.slice(n);
         break;
       }
       case 'Frac0': {
@@ -722,7 +754,12 @@ export function parseTime(layout: string, value: string, defaultZone: Zone, loca
               : /^([+-])(\d\d)(\d\d)/;
         const m = re.exec(v);
         if (!m) throw bad();
-        const abs = Number(m[2]) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+        const [hh, mm, ss] = [Number(m[2]), Number(m[3] ?? 0), Number(m[4] ?? 0)];
+        // Go allows 24 hours and 60 minutes or seconds (some write them) and names the last field
+        // that is over.
+        const over = ss > 60 ? 'second' : mm > 60 ? 'minute' : hh > 24 ? 'hour' : '';
+        if (over !== '') throw range(`time zone offset ${over}`);
+        const abs = hh * 3600 + mm * 60 + ss;
         zoneOffset = m[1] === '-' ? -abs : abs;
         v = v.slice(m[0].length);
       }
@@ -734,8 +771,10 @@ export function parseTime(layout: string, value: string, defaultZone: Zone, loca
   if (yday >= 0) {
     if (yday < 1 || yday > (isLeap(year) ? 366 : 365)) throw range('day-of-year');
     const d = civilFromDays(daysFromCivil(year, 1, 1) + yday - 1);
-    if (month >= 0 && month !== d.month) throw range('day-of-year');
-    if (day >= 0 && day !== d.day) throw range('day-of-year');
+    const mismatch = (what: string) =>
+      new TimeParseError(`parsing time ${q(value)}: day-of-year does not match ${what}`);
+    if (month >= 0 && month !== d.month) throw mismatch('month');
+    if (day >= 0 && day !== d.day) throw mismatch('day');
     month = d.month;
     day = d.day;
   } else {
@@ -745,42 +784,94 @@ export function parseTime(layout: string, value: string, defaultZone: Zone, loca
   if (day < 1 || day > daysIn(month, year)) throw range('day');
   if (utc) return GoTime.date(year, month, day, hour, min, sec, nsec, UTC);
   if (zoneOffset !== undefined) {
+    // A layout with both -0700 and MST keeps the name: "+0100 CET" formats back as CET.
     const t = GoTime.date(year, month, day, hour, min, sec, nsec, {
       kind: 'fixed',
-      name: '',
+      name: zoneName,
       offset: zoneOffset,
     });
-    if (zoneAt(local, t.sec).offset === zoneOffset) return t.in(local);
+    const atLocal = zoneAt(local, t.sec);
+    if (atLocal.offset === zoneOffset && (zoneName === '' || atLocal.abbr === zoneName)) return t.in(local);
     return t;
   }
   if (zoneName !== '') {
     const t = GoTime.date(year, month, day, hour, min, sec, nsec, UTC);
-    const atLocal = zoneAt(local, t.sec);
-    if (atLocal.abbr === zoneName) return t.add(BigInt(-atLocal.offset) * NS).in(local);
-    // An unknown zone name: Go records it with offset 0, or the GMT offset it spells.
+    const known = offsetOfName(local, zoneName, t.sec);
+    if (known !== undefined) return t.add(BigInt(-known) * NS).in(local);
+    // An unknown zone name: Go records it with offset 0, or the GMT offset it spells, and keeps the
+    // instant read as UTC: "05:00:57 GMT-8" is 21:00:57 of the day before at -0800.
     const gmt = /^GMT([+-]\d+)$/.exec(zoneName);
     const offset = gmt ? Number(gmt[1]) * 3600 : 0;
-    return GoTime.date(year, month, day, hour, min, sec, nsec, { kind: 'fixed', name: zoneName, offset });
+    return t.in({ kind: 'fixed', name: zoneName, offset });
   }
   return GoTime.date(year, month, day, hour, min, sec, nsec, defaultZone);
+}
+
+const HALF_YEAR = 182 * 86400;
+
+/**
+ * Go's Location.lookupName: the offset of a zone abbreviation in a location, the one in effect at
+ * that time first, else one the location uses at another time (PDT read in February is -0700). Intl
+ * has no list of a location's zones, so half a year either side stands for "another time": that
+ * covers both sides of a daylight saving rule.
+ */
+function offsetOfName(zone: Zone, name: string, sec: number): number | undefined {
+  for (const at of [sec, sec - HALF_YEAR, sec + HALF_YEAR]) {
+    const z = zoneAt(zone, at);
+    if (z.abbr === name) return z.offset;
+  }
+  return undefined;
 }
 
 function failWith(e: Error): never {
   throw e;
 }
 
-const UNITS: Record<string, bigint> = {
-  ns: 1n,
-  us: 1000n,
-  µs: 1000n,
-  μs: 1000n,
-  ms: 1_000_000n,
-  s: NS,
-  m: 60n * NS,
-  h: 3600n * NS,
-};
+// A Map, not an object: "1constructor" must be an unknown unit, not Object.prototype's.
+const UNITS = new Map<string, bigint>([
+  ['ns', 1n],
+  ['us', 1000n],
+  ['µs', 1000n], // U+00B5 micro sign
+  ['μs', 1000n], // U+03BC Greek mu
+  ['ms', 1_000_000n],
+  ['s', NS],
+  ['m', 60n * NS],
+  ['h', 3600n * NS],
+]);
 
-/** Go's time.ParseDuration, in nanoseconds; undefined when the text is not a duration. */
+/** 1<<63: Go accumulates durations unsigned and checks against it. */
+const MAX_ABS = 1n << 63n;
+
+/**
+ * Go's leadingInt: the value stops growing once past 1<<63 (a long run of digits costs nothing) and
+ * then fails the unit check below, as Go's overflow error does.
+ */
+function leadingInt(s: string): [bigint, string] {
+  let x = 0n;
+  let i = 0;
+  for (; isDigitAt(s, i); i++) if (x <= MAX_ABS) x = x * 10n + BigInt(s.charCodeAt(i) - 48);
+  return [x, s.slice(i)];
+}
+
+/**
+ * Go's leadingFraction: digits beyond int64 precision are read and dropped, not an error, and the
+ * value and scale stop where they were (Go then computes in float64 from those).
+ */
+function leadingFraction(s: string): { f: bigint; scale: number; rest: string } {
+  let f = 0n;
+  let scale = 1;
+  let i = 0;
+  for (; isDigitAt(s, i); i++) {
+    const y = f * 10n + BigInt(s.charCodeAt(i) - 48);
+    if (y > MAX_ABS) break;
+    f = y;
+    scale *= 10;
+  }
+  while (isDigitAt(s, i)) i++;
+  return { f, scale, rest: s.slice(i) };
+}
+
+/** Go's time.ParseDuration, in nanoseconds; undefined when the text is not a duration or overflows. */
 export function parseDuration(s: string): bigint | undefined {
   let rest = s;
   let neg = false;
@@ -792,14 +883,31 @@ export function parseDuration(s: string): bigint | undefined {
   if (rest === '') return undefined;
   let total = 0n;
   while (rest !== '') {
-    const m = /^(\d*)(?:\.(\d*))?([a-zµμ]+)/.exec(rest);
-    if (!m || (m[1] === '' && (m[2] ?? '') === '')) return undefined;
-    const unit = UNITS[m[3]!];
+    if (rest[0] !== '.' && !isDigitAt(rest, 0)) return undefined;
+    const [int, afterInt] = leadingInt(rest);
+    const pre = afterInt.length !== rest.length;
+    rest = afterInt;
+    let frac = { f: 0n, scale: 1, rest };
+    let post = false;
+    if (rest[0] === '.') {
+      frac = leadingFraction(rest.slice(1));
+      post = frac.rest.length !== rest.length - 1;
+    }
+    if (!pre && !post) return undefined;
+    rest = frac.rest;
+    let i = 0;
+    while (i < rest.length && rest[i] !== '.' && !isDigitAt(rest, i)) i++;
+    const unit = UNITS.get(rest.slice(0, i));
     if (unit === undefined) return undefined;
-    const frac = m[2] ?? '';
-    total += BigInt(m[1] || '0') * unit;
-    if (frac !== '') total += (BigInt(frac) * unit) / 10n ** BigInt(frac.length);
-    rest = rest.slice(m[0].length);
+    rest = rest.slice(i);
+    if (int > MAX_ABS / unit) return undefined;
+    let v = int * unit;
+    // Go computes the fraction in float64 and truncates; the same IEEE operations give the same
+    // nanosecond ("0.3333333333333333333h" is 20m exactly, not 19m59.999999999s).
+    if (frac.f > 0n) v += BigInt(Math.trunc(Number(frac.f) * (Number(unit) / frac.scale)));
+    total += v;
+    if (total > MAX_ABS) return undefined;
   }
-  return neg ? -total : total;
+  if (neg) return -total;
+  return total < MAX_ABS ? total : undefined;
 }
