@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { startPostgres } from './postgres.js';
 
 const RUNS = Number(process.env.BENCH_RUNNER_RUNS ?? 1000);
-const LATENCY_RUNS = 20;
+const LATENCY_RUNS = 60;
 const DIST = process.env.OPTIMUS_DIST
   ? pathToFileURL(`${process.env.OPTIMUS_DIST.replace(/\/$/, '')}/`)
   : new URL('../dist/', import.meta.url);
