@@ -26,7 +26,6 @@ import type {
   RunTrigger,
 } from './run-store.js';
 import type { Database, RunLogsTable, RunNodesTable, RunsTable } from './schema.js';
-import type { JobRecord } from './store.js';
 import { translate } from './store-errors.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -235,7 +234,8 @@ class DecideFailed {
 /** PostgreSQL text cannot hold NUL: a process printing one must not lose the whole batch of lines. */
 const storable = (line: string) => (line.includes('\0') ? line.replaceAll('\0', '\uFFFD') : line);
 
-export function createKyselyRunStore(db: Kysely<Database>, url?: string): RunStore {
+/** The run methods of the store (`findJob` is with the other job queries in kysely-store.ts). */
+export function createKyselyRunStore(db: Kysely<Database>, url?: string): Omit<RunStore, 'findJob'> {
   const guard = async <T>(subject: string, f: () => Promise<T>): Promise<T> => {
     try {
       return await f();
@@ -246,30 +246,6 @@ export function createKyselyRunStore(db: Kysely<Database>, url?: string): RunSto
   };
 
   return {
-    findJob: (projectName, jobName) =>
-      guard(`job "${jobName}" of project "${projectName}"`, async () => {
-        const r = await db
-          .selectFrom('jobs')
-          .selectAll()
-          .where('project_name', '=', projectName)
-          .where('name', '=', jobName)
-          .executeTakeFirst();
-        return (
-          r &&
-          ({
-            projectName: r.project_name,
-            namespaceName: r.namespace_name,
-            name: r.name,
-            spec: r.spec,
-            assets: r.assets,
-            hash: r.hash,
-            runGraph: r.run_graph,
-            createdAt: r.created_at,
-            updatedAt: r.updated_at,
-          } satisfies JobRecord)
-        );
-      }),
-
     createRun: (input) =>
       guard(`run of job "${input.jobName}" of project "${input.projectName}"`, async () => {
         // One statement inserts the run and its nodes (atomic without a transaction, and one round

@@ -332,6 +332,17 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
         return row && toJob(row);
       }),
 
+    findJob: (projectName, jobName) =>
+      guard(`job "${jobName}" of project "${projectName}"`, async () => {
+        const row = await db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('project_name', '=', projectName)
+          .where('name', '=', jobName)
+          .executeTakeFirst();
+        return row && toJob(row);
+      }),
+
     deleteJob: (projectName, namespaceName, name) =>
       guard(`job "${name}" of project "${projectName}"`, () =>
         db.transaction().execute(async (tx) => {
