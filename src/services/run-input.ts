@@ -32,6 +32,7 @@ import { type ErrorCategory, OptimusError } from '../core/errors.js';
 import type { HookSpec, JobSpec } from '../core/job.js';
 import { assetNameProblem, quote } from '../core/names.js';
 import { type Entrypoint, imageRef, type Plugin } from '../core/plugin.js';
+import { secretNames } from '../core/secret-ref.js';
 import {
   isPartial,
   renderAssets,
@@ -106,17 +107,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A config's raw text reads secrets (upstream tests strings.Contains(".secret.")). */
 const READS_SECRET = /\.secret\b/;
 /** `.secret.NAME` anywhere inside a template action, not only as its first word. */
-const ACTION = /\{\{([\s\S]*?)\}\}/g;
-const SECRET_FIELD = /\.secret\.([A-Za-z_][A-Za-z0-9_]*)/g;
-
-/** The secrets a template reads by name (`{{ .secret.X }}`, `{{ toDate "2006" .secret.X }}`, …). */
-function secretReads(text: string): string[] {
-  const names: string[] = [];
-  for (const action of text.matchAll(ACTION))
-    for (const m of action[1]!.matchAll(SECRET_FIELD)) names.push(m[1]!);
-  return names;
-}
-
 /** Files `in/` holds besides the assets. */
 const RESERVED_FILES = new Set(['.env', '.secret']);
 const RFC3339 =
@@ -225,12 +215,12 @@ export async function compileRunInput(deps: RunInputDeps, req: RunInputRequest):
   const reads: { name: string; field: string }[] = [];
   const collect = (config: Record<string, string>, path: string) => {
     for (const [k, v] of Object.entries(config))
-      for (const name of secretReads(v)) reads.push({ name, field: `${path}.${k}` });
+      for (const name of secretNames(v)) reads.push({ name, field: `${path}.${k}` });
   };
   collect(taskConfig, 'task.config');
   if (instance.kind === 'hook') collect(ownConfig, ownPath);
   for (const [file, text] of Object.entries(job.assets))
-    for (const name of secretReads(text)) reads.push({ name, field: `assets.${file}` });
+    for (const name of secretNames(text)) reads.push({ name, field: `assets.${file}` });
   const stored = new Map(visible.map((s) => [s.name, s]));
   const missing = reads.filter(
     (r, i) => !stored.has(r.name) && reads.findIndex((o) => o.name === r.name && o.field === r.field) === i,

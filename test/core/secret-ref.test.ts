@@ -42,6 +42,12 @@ describe('secret references', () => {
     expect(secretNames('{{ .secret.A }}{{ .secret.A }}')).toEqual(['A', 'A']);
   });
 
+  it('finds secrets read anywhere inside an action, not only as its first word', () => {
+    expect(
+      secretNames('{{ toDate "2006" .secret.X }} {{ if .secret.A }}{{ .secret.B | trunc 3 }}{{ end }}'),
+    ).toEqual(['X', 'A', 'B']);
+  });
+
   it('finds no secret in plain text or in other template values', () => {
     expect(secretNames('no secrets here')).toEqual([]);
     expect(secretNames('{{ .GLOBAL__X }} {{ secret.Y }} {{ .secret.9Z }} .secret.W')).toEqual([]);
