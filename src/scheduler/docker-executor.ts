@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OptimusError } from '../core/errors.js';
 import type { Json } from '../store/store.js';
-import type { AttemptResult, Executor, NodeAttempt } from './executor.js';
+import { type AttemptResult, attemptTimer, type Executor, type NodeAttempt } from './executor.js';
 import { formatDuration } from './process-executor.js';
 
 export interface DockerExecutorOptions {
@@ -281,10 +281,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       };
 
       const timeoutMs = attempt.timeoutMs;
-      const timer =
-        Number.isFinite(timeoutMs) && timeoutMs > 0
-          ? setTimeout(() => stop('timedOut'), Math.min(timeoutMs, 2_147_483_647))
-          : undefined;
+      const timer = attemptTimer(timeoutMs, () => stop('timedOut'));
       const onAbort = () => stop('cancelled');
       attempt.signal.addEventListener('abort', onAbort, { once: true });
       // Only now: the callback may abort, and that must find the listener in place.

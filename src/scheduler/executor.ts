@@ -55,3 +55,15 @@ export interface Executor {
    */
   cleanup(handle: Json): Promise<void>;
 }
+
+/** The longest delay a Node timer holds (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Calls `onTimeout` once `timeoutMs` have passed (a longer timeout than a timer holds waits the
+ * longest it can). No timer for a timeout that is not a positive finite number. Clear it with clearTimeout.
+ */
+export function attemptTimer(timeoutMs: number, onTimeout: () => void): NodeJS.Timeout | undefined {
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) return undefined;
+  return setTimeout(onTimeout, Math.min(timeoutMs, MAX_TIMER_MS));
+}

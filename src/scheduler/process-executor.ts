@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Json } from '../store/store.js';
-import type { AttemptResult, Executor, NodeAttempt } from './executor.js';
+import { type AttemptResult, attemptTimer, type Executor, type NodeAttempt } from './executor.js';
 
 export interface ProcessExecutorOptions {
   /** Between SIGTERM and SIGKILL (default 5 s). */
@@ -137,10 +137,10 @@ export function createProcessExecutor(opts: ProcessExecutorOptions = {}): Execut
           killGroup(pid, 'SIGTERM');
           killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
         };
-        const timeout = setTimeout(() => {
+        const timeout = attemptTimer(attempt.timeoutMs, () => {
           timedOut = true;
           stop();
-        }, attempt.timeoutMs);
+        });
         const onAbort = () => {
           cancelled = true;
           stop();

@@ -79,6 +79,12 @@ describe('process executor', () => {
     expect(result.error).toContain('cannot start /no/such/program');
   });
 
+  it('runs a node whose timeout is longer than a timer can hold (about 24.8 days) to its end', async () => {
+    const { result, out } = await attempt('sleep 0.2; echo done', { timeoutMs: 40 * 24 * 3_600_000 });
+    expect(result).toEqual({ exitCode: 0, succeeded: true, timedOut: false, cancelled: false });
+    expect(out.stdout).toBe('done\n');
+  });
+
   it('reports a non-zero exit as a failed attempt with its code', async () => {
     const { result } = await attempt('exit 3');
     expect(result).toEqual({
