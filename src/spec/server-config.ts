@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { hasErrors, type Problem } from '../core/problem.js';
+import { parseDuration } from '../core/template/go-time.js';
 import { type PluginsSection, parsePluginsSection } from '../plugins/install/config.js';
 import { pluginDependenciesSchema } from './project-config.js';
 import { problemAt, readYamlFile, type YamlSource } from './yaml-source.js';
@@ -124,13 +125,10 @@ export interface ServerConfig {
 export const DEFAULT_CONCURRENCY = 8;
 export const DEFAULT_NODE_TIMEOUT_MS = 60 * 60 * 1000;
 
-/** `1h30m`, `45s`, `250ms` → milliseconds (the forms the schema allows). */
+/** `1h30m`, `45s`, `250ms` → milliseconds, read as Go reads durations (beyond ~290 years: Infinity). */
 export function durationMs(text: string): number {
-  let ms = 0;
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
-    ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  }
-  return Math.round(ms);
+  const ns = parseDuration(text);
+  return ns === undefined ? Number.POSITIVE_INFINITY : Math.round(Number(ns) / 1e6);
 }
 
 function defaultScheduler(): ServerConfig['scheduler'] {
