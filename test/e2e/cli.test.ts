@@ -18,8 +18,9 @@ describe('optimus CLI', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.ok).toBe(true);
-    expect(out.summary).toMatchObject({ jobs: 4, invalid_jobs: 0, errors: 0 });
+    expect(out.summary).toMatchObject({ jobs: 5, invalid_jobs: 0, errors: 0 });
     expect(out.jobs.map((j: { namespace: string }) => j.namespace).sort()).toEqual([
+      'finance',
       'finance',
       'finance',
       'marketing',

@@ -33,13 +33,13 @@ describe('client-lite commands against a real server', () => {
     expect(out.namespaces.map((n: { namespace: string; added: string[] }) => [n.namespace, n.added])).toEqual(
       [
         ['marketing', ['attribution', 'campaign-performance']],
-        ['finance', ['ledger-export', 'revenue-daily']],
+        ['finance', ['ledger-export', 'marketing-roi', 'revenue-daily']],
       ],
     );
     const again = optimus(['deploy', '-n', 'finance']);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('= revenue-daily unchanged');
-    expect(again.stdout).toContain('deployed: 0 added, 0 modified, 2 unchanged, 0 deleted');
+    expect(again.stdout).toContain('deployed: 0 added, 0 modified, 3 unchanged, 0 deleted');
   });
 
   it('uploads nothing when a job is invalid locally, and says where', async () => {
@@ -151,7 +151,7 @@ describe('client-lite commands against a real server', () => {
     // --server uses the server's specs although the project has plugins installed.
     const r = optimus(['job', 'validate', '--server', '--json']);
     expect(r.code).toBe(0);
-    expect(r.json().summary).toMatchObject({ jobs: 4, plugins: 5, errors: 0 });
+    expect(r.json().summary).toMatchObject({ jobs: 5, plugins: 5, errors: 0 });
     expect(r.json().plugin_source).toEqual({ kind: 'server', server: server.url, offline: false });
     const never = optimus(['job', 'validate', '--server'], { host: 'http://127.0.0.1:9' });
     expect(never.code).toBe(1);

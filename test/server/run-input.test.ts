@@ -128,7 +128,7 @@ describe('run input over HTTP', () => {
       NAMESPACE: 'marketing',
       GLOBAL__TEAM_CHANNEL: '#marketing-data',
       GLOBAL__WAREHOUSE: 'acme_dw',
-      JOB_DESTINATION: 'warehouse://acme-dw.marketing.campaign_performance',
+      JOB_DESTINATION: 'bigquery://acme-dw:marketing.campaign_performance',
     });
     expect(body.secrets).toEqual({ WH_TOKEN });
     expect(body.secrets_withheld).toEqual([]);
