@@ -79,3 +79,16 @@ export interface DependenciesResult {
   /** Problems that did not stop the answer, e.g. a statement the SQL parser could not read. */
   warnings?: string[];
 }
+
+/**
+ * Params of `compile_assets` (run time: the assets rendered for one run's window). The window's
+ * exact fields are the host's; the SDK passes them through untouched.
+ */
+export interface CompileAssetsParams extends ModParams {
+  window?: Record<string, unknown>;
+}
+
+export interface CompileAssetsResult {
+  /** The assets to use instead, file name to content. */
+  assets: Record<string, string>;
+}
