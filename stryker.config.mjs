@@ -24,6 +24,7 @@ export const MODULES = {
   'src/core/configs.ts': ['test/core/configs.test.ts'],
   'src/core/secret-ref.ts': ['test/core/secret-ref.test.ts', 'test/core/configs.test.ts'],
   'src/core/window.ts': ['test/core/window.test.ts'],
+  'src/core/lineage.ts': ['test/core/lineage.test.ts'],
   'src/spec/job-spec.ts': ['test/spec/job-spec.test.ts', 'test/spec/upstream-compat.test.ts'],
   'src/spec/plugin-spec.ts': ['test/spec/plugin-spec.test.ts', 'test/spec/upstream-compat.test.ts'],
   // The modules below are covered by other work on issue 8; their owners may refine these lists.

@@ -16,6 +16,7 @@ import type {
   LogStream,
   NodeChange,
   NodeStatus,
+  RunAtTime,
   RunChange,
   RunInputRecord,
   RunNodeRecord,
@@ -67,6 +68,7 @@ const toRun = (r: RunRow, nodes: RunNodeRecord[]): RunRecord => ({
   jobName: r.job_name,
   scheduledAt: r.scheduled_at,
   trigger: r.trigger as RunTrigger,
+  replayId: r.replay_id === null ? null : id(r.replay_id),
   status: r.status as RunStatus,
   jobHash: r.job_hash,
   settings: r.settings as unknown as RunSettings,
@@ -226,6 +228,73 @@ export async function cancelRunsOfJobs(
   return ids;
 }
 
+/**
+ * Creates the run and its nodes unless that run exists (see RunStore.createRun), in the caller's
+ * transaction or on its own: a replay creates its runs in the transaction that holds its lock.
+ */
+export async function insertRun(
+  db: Db,
+  input: RunInputRecord,
+): Promise<{ run: RunRecord; created: boolean }> {
+  // One statement inserts the run and its nodes (atomic without a transaction, and one round
+  // trip). The unique keys decide, not a read: of two servers creating the same run, the second
+  // waits for the first's commit and then inserts nothing. No conflict target: the key is
+  // (project, job, time) for scheduled and manual runs and (replay, project, job, time) for a
+  // replay's, two partial unique indexes.
+  const replayId = input.replayId ?? null;
+  const col = <T>(f: (n: RunInputRecord['nodes'][number]) => T) => input.nodes.map(f);
+  const { rows } = await sql<RunRow>`
+    with r as (
+      insert into runs (project_name, namespace_name, job_name, scheduled_at, trigger, status, job_hash, settings, replay_id)
+      values (${input.projectName}, ${input.namespaceName}, ${input.jobName}, ${input.scheduledAt},
+        ${input.trigger}, 'queued', ${input.jobHash}, ${JSON.stringify(input.settings)}::jsonb,
+        ${replayId === null ? null : String(replayId)}::bigint)
+      on conflict do nothing
+      returning *
+    ), n as (
+      insert into run_nodes (run_id, name, type, stage, depends_on, ordinal, status)
+      select r.id, u.name, u.type, u.stage, u.deps::jsonb, u.ord - 1, 'pending'
+      from r, unnest(
+        ${col((n) => n.name)}::text[], ${col((n) => n.type)}::text[], ${col((n) => n.stage)}::text[],
+        ${col((n) => JSON.stringify(n.dependsOn))}::text[]
+      ) with ordinality as u(name, type, stage, deps, ord)
+    )
+    select * from r`.execute(db);
+  const row = rows[0];
+  if (row) {
+    const nodes = input.nodes.map(
+      (n): RunNodeRecord => ({
+        runId: id(row.id),
+        name: n.name,
+        type: n.type,
+        stage: n.stage,
+        dependsOn: [...n.dependsOn],
+        status: 'pending',
+        attempt: 0,
+        notBefore: null,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        handle: null,
+        cancelRequested: false,
+        startedAt: null,
+        finishedAt: null,
+        exitCode: null,
+        error: null,
+      }),
+    );
+    return { run: toRun(row, nodes), created: true };
+  }
+  let q = db
+    .selectFrom('runs')
+    .selectAll()
+    .where('project_name', '=', input.projectName)
+    .where('job_name', '=', input.jobName)
+    .where('scheduled_at', '=', input.scheduledAt);
+  q = replayId === null ? q.where('replay_id', 'is', null) : q.where('replay_id', '=', replayId);
+  const existing = await q.executeTakeFirstOrThrow();
+  return { run: (await withNodes(db, [existing]))[0]!, created: false };
+}
+
 /** `decide` threw: its error goes to the caller as it is, not as a store error. */
 class DecideFailed {
   constructor(readonly error: unknown) {}
@@ -247,60 +316,7 @@ export function createKyselyRunStore(db: Kysely<Database>, url?: string): Omit<R
 
   return {
     createRun: (input) =>
-      guard(`run of job "${input.jobName}" of project "${input.projectName}"`, async () => {
-        // One statement inserts the run and its nodes (atomic without a transaction, and one round
-        // trip). The unique key decides, not a read: of two servers creating the same run, the
-        // second waits for the first's commit and then inserts nothing.
-        const col = <T>(f: (n: RunInputRecord['nodes'][number]) => T) => input.nodes.map(f);
-        const { rows } = await sql<RunRow>`
-          with r as (
-            insert into runs (project_name, namespace_name, job_name, scheduled_at, trigger, status, job_hash, settings)
-            values (${input.projectName}, ${input.namespaceName}, ${input.jobName}, ${input.scheduledAt},
-              ${input.trigger}, 'queued', ${input.jobHash}, ${JSON.stringify(input.settings)}::jsonb)
-            on conflict (project_name, job_name, scheduled_at) do nothing
-            returning *
-          ), n as (
-            insert into run_nodes (run_id, name, type, stage, depends_on, ordinal, status)
-            select r.id, u.name, u.type, u.stage, u.deps::jsonb, u.ord - 1, 'pending'
-            from r, unnest(
-              ${col((n) => n.name)}::text[], ${col((n) => n.type)}::text[], ${col((n) => n.stage)}::text[],
-              ${col((n) => JSON.stringify(n.dependsOn))}::text[]
-            ) with ordinality as u(name, type, stage, deps, ord)
-          )
-          select * from r`.execute(db);
-        const row = rows[0];
-        if (row) {
-          const nodes = input.nodes.map(
-            (n): RunNodeRecord => ({
-              runId: id(row.id),
-              name: n.name,
-              type: n.type,
-              stage: n.stage,
-              dependsOn: [...n.dependsOn],
-              status: 'pending',
-              attempt: 0,
-              notBefore: null,
-              leaseOwner: null,
-              leaseExpiresAt: null,
-              handle: null,
-              cancelRequested: false,
-              startedAt: null,
-              finishedAt: null,
-              exitCode: null,
-              error: null,
-            }),
-          );
-          return { run: toRun(row, nodes), created: true };
-        }
-        const existing = await db
-          .selectFrom('runs')
-          .selectAll()
-          .where('project_name', '=', input.projectName)
-          .where('job_name', '=', input.jobName)
-          .where('scheduled_at', '=', input.scheduledAt)
-          .executeTakeFirstOrThrow();
-        return { run: (await withNodes(db, [existing]))[0]!, created: false };
-      }),
+      guard(`run of job "${input.jobName}" of project "${input.projectName}"`, () => insertRun(db, input)),
 
     getRun: (runId) => guard(`run ${runId}`, () => readRun(db, runId)),
 
@@ -345,6 +361,30 @@ export function createKyselyRunStore(db: Kysely<Database>, url?: string): Omit<R
           .limit(1)
           .executeTakeFirst();
         return row && (await withNodes(db, [row]))[0];
+      }),
+
+    newestRunsAt: (projectName, jobName, times) =>
+      guard(`runs of job "${jobName}" of project "${projectName}"`, async () => {
+        if (times.length === 0) return [];
+        // runs_job_idx (project, job, scheduled_at) finds each time; `distinct on` keeps the newest.
+        const { rows } = await sql<{
+          id: number | string;
+          scheduled_at: Date;
+          trigger: string;
+          status: string;
+        }>`
+          select distinct on (scheduled_at) id, scheduled_at, trigger, status from runs
+          where project_name = ${projectName} and job_name = ${jobName}
+            and scheduled_at = any(${times.map((t) => t.toISOString())}::timestamptz[])
+          order by scheduled_at, id desc`.execute(db);
+        return rows.map(
+          (r): RunAtTime => ({
+            id: id(r.id),
+            scheduledAt: r.scheduled_at,
+            trigger: r.trigger as RunTrigger,
+            status: r.status as RunStatus,
+          }),
+        );
       }),
 
     latestScheduledAt: (projectName, jobName, trigger) =>

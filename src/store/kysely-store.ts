@@ -5,7 +5,10 @@
  */
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { OptimusError } from '../core/errors.js';
+import { jobKey, staticDependencies } from '../core/lineage.js';
+import { createKyselyReplayStore } from './kysely-replay-store.js';
 import { cancelRunsOfJobs, createKyselyRunStore } from './kysely-run-store.js';
+import type { LineageRow, StaticDependency, UpstreamEdge } from './lineage-store.js';
 import type {
   Database,
   DeploysTable,
@@ -65,6 +68,11 @@ const toJob = (r: Selectable<JobsTable>): JobRecord => ({
   assets: r.assets,
   hash: r.hash,
   runGraph: r.run_graph,
+  lineage:
+    r.lineage_key === null
+      ? null
+      : { key: r.lineage_key, destination: r.destination, sources: r.sources, warnings: r.lineage_warnings },
+  upstreams: r.upstreams,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -96,21 +104,118 @@ const deployRow = (d: DeployInput) => ({
   problems: JSON.stringify(d.problems),
 });
 
-/** One `insert … select from unnest(…) on conflict do update` for a chunk of jobs. */
-function upsertJobs(jobs: JobInput[]) {
+/**
+ * One `insert … select from unnest(…) on conflict do update` for a chunk of jobs. With `upstreams`
+ * (one list per job, resolved before the write) they are written in the same statement; without,
+ * a new job gets none and a stored job keeps its own.
+ */
+function upsertJobs(jobs: JobInput[], upstreams?: UpstreamEdge[][]) {
   const col = <T>(f: (j: JobInput) => T) => jobs.map(f);
+  const u = upstreams
+    ? {
+        column: sql`, upstreams`,
+        value: sql`, u::jsonb`,
+        array: sql`, ${upstreams.map((l) => JSON.stringify(l))}::text[]`,
+        alias: sql`, u`,
+        set: sql`, upstreams = excluded.upstreams`,
+      }
+    : { column: sql``, value: sql``, array: sql``, alias: sql``, set: sql`` };
   return sql`
-    insert into jobs (project_name, namespace_name, name, spec, assets, hash, run_graph)
-    select p, ns, n, s::jsonb, a::jsonb, h, r::jsonb
+    insert into jobs (project_name, namespace_name, name, spec, assets, hash, run_graph,
+      lineage_key, destination, sources, lineage_warnings, static_deps${u.column})
+    select p, ns, n, s::jsonb, a::jsonb, h, r::jsonb, lk, ld, ls::jsonb, lw::jsonb, sd::jsonb${u.value}
     from unnest(
       ${col((j) => j.projectName)}::text[], ${col((j) => j.namespaceName)}::text[], ${col((j) => j.name)}::text[],
       ${col((j) => JSON.stringify(j.spec))}::text[], ${col((j) => JSON.stringify(j.assets))}::text[],
-      ${col((j) => j.hash)}::text[], ${col((j) => JSON.stringify(j.runGraph))}::text[]
-    ) as t(p, ns, n, s, a, h, r)
+      ${col((j) => j.hash)}::text[], ${col((j) => JSON.stringify(j.runGraph))}::text[],
+      ${col((j) => j.lineage?.key ?? null)}::text[], ${col((j) => j.lineage?.destination ?? null)}::text[],
+      ${col((j) => JSON.stringify(j.lineage?.sources ?? []))}::text[],
+      ${col((j) => JSON.stringify(j.lineage?.warnings ?? []))}::text[],
+      ${col((j) => JSON.stringify(j.staticDependencies ?? staticDependencies(j.spec)))}::text[]${u.array}
+    ) as t(p, ns, n, s, a, h, r, lk, ld, ls, lw, sd${u.alias})
     on conflict (project_name, name) do update set
       namespace_name = excluded.namespace_name, spec = excluded.spec, assets = excluded.assets,
-      hash = excluded.hash, run_graph = excluded.run_graph, updated_at = now()`;
+      hash = excluded.hash, run_graph = excluded.run_graph, lineage_key = excluded.lineage_key,
+      destination = excluded.destination, sources = excluded.sources,
+      lineage_warnings = excluded.lineage_warnings, static_deps = excluded.static_deps${u.set},
+      updated_at = now()`;
 }
+
+/** Every job's lineage row (light columns only): what upstream resolution reads. */
+async function readLineageRows(db: Kysely<Database>): Promise<LineageRow[]> {
+  // One JSON document rather than a row per job: PGlite's per-cell decoding of three jsonb columns
+  // made 10,000 rows cost several times what one JSON.parse of the same text does.
+  const { rows } = await sql<{ all: string }>`
+    select coalesce(json_agg(json_build_array(
+      project_name, namespace_name, name, destination, sources, static_deps, upstreams)), '[]')::text as all
+    from jobs`.execute(db);
+  const all = JSON.parse(rows[0]?.all ?? '[]') as [
+    string,
+    string,
+    string,
+    string | null,
+    string[],
+    StaticDependency[],
+    UpstreamEdge[],
+  ][];
+  return all.map(
+    ([projectName, namespaceName, name, destination, sources, staticDependencies, upstreams]) => ({
+      projectName,
+      namespaceName,
+      name,
+      destination,
+      sources,
+      staticDependencies,
+      upstreams,
+    }),
+  );
+}
+
+/**
+ * Every job's lineage row as it will be once `upsert` is written: stored rows replaced by the
+ * upserted jobs (which keep their stored upstreams, or none when new, until resolution says
+ * otherwise). `upserted` holds the upserted jobs' rows by key.
+ */
+function rowsAfter(
+  stored: LineageRow[],
+  upsert: JobInput[],
+): { rows: LineageRow[]; upserted: Map<string, LineageRow> } {
+  const before = new Map(stored.map((r) => [jobKey(r.projectName, r.name), r]));
+  const upserted = new Map<string, LineageRow>();
+  for (const j of upsert) {
+    const k = jobKey(j.projectName, j.name);
+    upserted.set(k, {
+      projectName: j.projectName,
+      namespaceName: j.namespaceName,
+      name: j.name,
+      destination: j.lineage?.destination ?? null,
+      sources: j.lineage?.sources ?? [],
+      staticDependencies: j.staticDependencies ?? staticDependencies(j.spec),
+      upstreams: before.get(k)?.upstreams ?? [],
+    });
+  }
+  const rows = stored.filter((r) => !upserted.has(jobKey(r.projectName, r.name)));
+  rows.push(...upserted.values());
+  return { rows, upserted };
+}
+
+/** One `update … from unnest(…)` writing a chunk of resolved upstream lists. */
+function writeUpstreams(lists: { projectName: string; name: string; upstreams: UpstreamEdge[] }[]) {
+  return sql`
+    update jobs set upstreams = t.u::jsonb
+    from unnest(
+      ${lists.map((l) => l.projectName)}::text[], ${lists.map((l) => l.name)}::text[],
+      ${lists.map((l) => JSON.stringify(l.upstreams))}::text[]
+    ) as t(p, n, u)
+    where jobs.project_name = t.p and jobs.name = t.n`;
+}
+
+/**
+ * The key of the one lock every resolving deploy takes (pg_advisory_xact_lock): upstreams are
+ * resolved over every project, so two deploys resolving at once could each miss the other's half
+ * of a cycle. A fixed bigint; nothing else in the store uses it.
+ */
+const LINEAGE_LOCK = 0x6f7074_6c696e; // "opt" "lin"
 
 export interface KyselyStoreOptions {
   kind: Store['kind'];
@@ -133,6 +238,7 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
   return {
     kind,
     ...createKyselyRunStore(db, url),
+    ...createKyselyReplayStore(db, url),
 
     upsertProject: (p) =>
       guard(`project "${p.name}"`, async () => {
@@ -301,7 +407,13 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
       guard(`jobs of project "${projectName}"`, () =>
         db
           .selectFrom('jobs')
-          .select(['namespace_name as namespaceName', 'name', 'hash', 'updated_at as updatedAt'])
+          .select([
+            'namespace_name as namespaceName',
+            'name',
+            'hash',
+            'lineage_key as lineageKey',
+            'updated_at as updatedAt',
+          ])
           .where('project_name', '=', projectName)
           .orderBy('name')
           .execute(),
@@ -354,15 +466,25 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
             .returning('name')
             .execute();
           // Its pending runs could only fail now: cancel them with the job, in one transaction.
-          if (rows.length > 0)
+          if (rows.length > 0) {
             await cancelRunsOfJobs(tx, projectName, [name], 'cancelled: the job was deleted');
+            // No edge may point at a job that is gone; a static dependency on it is unresolved now.
+            const target = JSON.stringify([{ project: projectName, job: name }]);
+            await sql`
+              update jobs set upstreams = coalesce((
+                select jsonb_agg(e order by o) from jsonb_array_elements(jobs.upstreams) with ordinality as x(e, o)
+                where not (e->>'project' = ${projectName} and e->>'job' = ${name})), '[]'::jsonb)
+              where upstreams @> ${target}::jsonb`.execute(tx);
+          }
           return rows.length > 0;
         }),
       ),
 
-    applyDeploy: ({ upsert, delete: names, deploy }) =>
+    applyDeploy: ({ upsert, delete: names, deploy, resolve }) =>
       guard(`deploy to namespace "${deploy.namespaceName}" of project "${deploy.projectName}"`, () =>
         db.transaction().execute(async (tx) => {
+          // Taken first, so every resolving deploy takes its locks in the same order.
+          if (resolve) await sql`select pg_advisory_xact_lock(${LINEAGE_LOCK}::bigint)`.execute(tx);
           // Deploys to one namespace take turns (PostgreSQL): two overlapping ones would otherwise
           // lock the same rows in different orders and one would die in a deadlock.
           const key = `deploy/${deploy.projectName}/${deploy.namespaceName}`;
@@ -376,8 +498,32 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
               returning name`.execute(tx);
             deleted = rows.map((r) => r.name);
           }
-          for (let i = 0; i < upsert.length; i += CHUNK) {
-            await upsertJobs(upsert.slice(i, i + CHUNK)).execute(tx);
+          if (resolve) {
+            // Resolved before the upserts, over the rows as they will be after them, so each upserted
+            // job's list is written by its own insert: rewriting 10,000 just-inserted rows to add
+            // their upstreams doubled the cost of a large deploy.
+            const { rows, upserted } = rowsAfter(await readLineageRows(tx), upsert);
+            const changed = resolve(rows);
+            for (let i = 0; i < upsert.length; i += CHUNK) {
+              const chunk = upsert.slice(i, i + CHUNK);
+              const lists = chunk.map((j) => {
+                const k = jobKey(j.projectName, j.name);
+                return changed.get(k) ?? upserted.get(k)!.upstreams;
+              });
+              await upsertJobs(chunk, lists).execute(tx);
+            }
+            const others = rows.flatMap((r) => {
+              const k = jobKey(r.projectName, r.name);
+              const upstreams = upserted.has(k) ? undefined : changed.get(k);
+              return upstreams ? [{ projectName: r.projectName, name: r.name, upstreams }] : [];
+            });
+            for (let i = 0; i < others.length; i += CHUNK) {
+              await writeUpstreams(others.slice(i, i + CHUNK)).execute(tx);
+            }
+          } else {
+            for (let i = 0; i < upsert.length; i += CHUNK) {
+              await upsertJobs(upsert.slice(i, i + CHUNK)).execute(tx);
+            }
           }
           const row = await tx
             .insertInto('deploys')
@@ -395,6 +541,8 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
           return toDeploy(row);
         }),
       ),
+
+    lineageRows: () => guard('lineage of every job', () => readLineageRows(db)),
 
     recordDeploy: (deploy) =>
       guard(`deploy to namespace "${deploy.namespaceName}" of project "${deploy.projectName}"`, async () =>

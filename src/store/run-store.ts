@@ -42,7 +42,8 @@ export const NODE_FINISHED: readonly NodeStatus[] = [
   'cancelled',
 ];
 
-export type RunTrigger = 'schedule' | 'manual';
+/** `replay`: created by a replay (see replay-store.ts), which orders its runs itself. */
+export type RunTrigger = 'schedule' | 'manual' | 'replay';
 
 /** Snapshot of the job's run behaviour taken when the run is created (a later deploy does not change it). */
 export interface RunSettings {
@@ -56,6 +57,11 @@ export interface RunSettings {
   timeoutMs: number;
   /** behavior.depends_on_past: the run starts only after the job's previous run succeeded. */
   dependsOnPast: boolean;
+  /**
+   * How long after its creation a run waiting for its upstream jobs' runs fails (the server's
+   * `scheduler.upstream_timeout` when it was created); absent in runs created before it existed.
+   */
+  upstreamTimeoutMs?: number;
 }
 
 export interface RunNodeRecord {
@@ -96,6 +102,8 @@ export interface RunRecord {
   jobName: string;
   scheduledAt: Date;
   trigger: RunTrigger;
+  /** The replay that created it (trigger `replay`); null otherwise. */
+  replayId: number | null;
   status: RunStatus;
   /** Hash of the job as deployed when the run was created. */
   jobHash: string;
@@ -109,12 +117,25 @@ export interface RunRecord {
   nodes: RunNodeRecord[];
 }
 
+/** What another run's wait needs to know of a run (see RunStore.newestRunsAt). */
+export interface RunAtTime {
+  id: number;
+  scheduledAt: Date;
+  trigger: RunTrigger;
+  status: RunStatus;
+}
+
 export interface RunInputRecord {
   projectName: string;
   namespaceName: string;
   jobName: string;
   scheduledAt: Date;
   trigger: RunTrigger;
+  /**
+   * A replay's run (trigger `replay`): unique per replay, job and scheduled time, beside the job's
+   * scheduled or manual run at that time. Absent or null: unique per job and scheduled time.
+   */
+  replayId?: number | null;
   jobHash: string;
   settings: RunSettings;
   /** From the job's run graph; all start `pending`. */
@@ -169,7 +190,8 @@ export interface RunStore {
   findJob(projectName: string, jobName: string): Promise<import('./store.js').JobRecord | undefined>;
   /**
    * Creates the run and its nodes in one transaction, unless a run of that job at that scheduled
-   * time exists: then returns the existing one with `created: false`.
+   * time exists (of the same replay, for a replay's run): then returns the existing one with
+   * `created: false`.
    */
   createRun(input: RunInputRecord): Promise<{ run: RunRecord; created: boolean }>;
   getRun(id: number): Promise<RunRecord | undefined>;
@@ -183,6 +205,11 @@ export interface RunStore {
   runsWithStatus(statuses: readonly RunStatus[], limit: number): Promise<RunRecord[]>;
   /** The run of the job scheduled just before `scheduledAt` (for depends_on_past). */
   previousRun(projectName: string, jobName: string, scheduledAt: Date): Promise<RunRecord | undefined>;
+  /**
+   * The newest run (highest id: a replay's run is newer than the one it re-runs) of the job at each
+   * of these scheduled times that has one, oldest time first. For runs waiting on an upstream job.
+   */
+  newestRunsAt(projectName: string, jobName: string, times: readonly Date[]): Promise<RunAtTime[]>;
   /** Latest scheduled time of the job's runs with this trigger (the scheduler's watermark). */
   latestScheduledAt(projectName: string, jobName: string, trigger: RunTrigger): Promise<Date | undefined>;
   /**

@@ -3,6 +3,7 @@
  * are written as JSON text (`JSON.stringify`), which both `pg` and PGlite pass to the server as is.
  */
 import type { ColumnType, Generated } from 'kysely';
+import type { StaticDependency, UpstreamEdge } from './lineage-store.js';
 import type { Json } from './store.js';
 
 /** Read as T, written as JSON text. */
@@ -46,6 +47,14 @@ export interface JobsTable {
   assets: JsonColumn<Record<string, string>>;
   hash: string;
   run_graph: JsonColumn<Json>;
+  /** Lineage (migration 0004): null key = never inferred. */
+  lineage_key: string | null;
+  destination: string | null;
+  sources: ColumnType<string[], string | undefined, string>;
+  lineage_warnings: ColumnType<string[], string | undefined, string>;
+  static_deps: ColumnType<StaticDependency[], string | undefined, string>;
+  /** Written only by upstream resolution (applyDeploy with `resolve`, deleteJob). */
+  upstreams: ColumnType<UpstreamEdge[], string | undefined, string>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -86,6 +95,25 @@ export interface RunsTable {
   note: string | null;
   created_at: CreatedAt;
   started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  /** The replay that created the run (migration 0005); null for scheduled and manual runs. */
+  replay_id: ColumnType<number | string | bigint | null, number | null | undefined, number | null>;
+}
+
+export interface ReplaysTable {
+  id: ColumnType<number | string | bigint, never, never>;
+  project_name: string;
+  namespace_name: string;
+  job_name: string;
+  range_from: Timestamp;
+  range_to: Timestamp;
+  downstream: boolean;
+  parallel: boolean;
+  status: string;
+  note: string | null;
+  jobs: JsonColumn<Json>;
+  items: JsonColumn<Json>;
+  created_at: CreatedAt;
   finished_at: NullableTimestamp;
 }
 
@@ -128,4 +156,5 @@ export interface Database {
   runs: RunsTable;
   run_nodes: RunNodesTable;
   run_logs: RunLogsTable;
+  replays: ReplaysTable;
 }

@@ -8,6 +8,14 @@
  * `OptimusError` with category `conflict`; an update or delete of something missing returns
  * `undefined`/`false` rather than throwing, so services choose the message.
  */
+import type {
+  JobLineage,
+  LineageStore,
+  ResolveUpstreams,
+  StaticDependency,
+  UpstreamEdge,
+} from './lineage-store.js';
+import type { ReplayStore } from './replay-store.js';
 import type { RunStore } from './run-store.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -59,16 +67,27 @@ export interface JobRecord {
   hash: string;
   /** The run graph computed at deploy time (JSON). */
   runGraph: Json;
+  /** What inference found; null = never inferred (no resolver, or stored before lineage). */
+  lineage: JobLineage | null;
+  /** Resolved by the last deploy that resolved upstreams (applyDeploy with `resolve`), sorted. */
+  upstreams: UpstreamEdge[];
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type JobInput = Omit<JobRecord, 'createdAt' | 'updatedAt'>;
+export type JobInput = Omit<JobRecord, 'createdAt' | 'updatedAt' | 'lineage' | 'upstreams'> & {
+  /** Absent or null: stored as null (never inferred). */
+  lineage?: JobLineage | null;
+  /** Absent: computed from `spec` (core/lineage.ts `staticDependencies`). */
+  staticDependencies?: StaticDependency[];
+};
 
 export interface JobSummary {
   namespaceName: string;
   name: string;
   hash: string;
+  /** The stored lineage's key: a deploy re-infers a job only when its key changed. */
+  lineageKey: string | null;
   updatedAt: Date;
 }
 
@@ -92,7 +111,7 @@ export interface DeployRecord extends DeployInput {
   id: number;
 }
 
-export interface Store extends RunStore {
+export interface Store extends RunStore, LineageStore, ReplayStore {
   readonly kind: 'pglite' | 'postgres';
 
   upsertProject(p: {
@@ -129,13 +148,25 @@ export interface Store extends RunStore {
   jobSummaries(projectName: string): Promise<JobSummary[]>;
   listJobs(projectName: string, namespaceName: string): Promise<JobRecord[]>;
   getJob(projectName: string, namespaceName: string, name: string): Promise<JobRecord | undefined>;
+  /** Also removes the edges other jobs had to it, so none points at a job that is gone. */
   deleteJob(projectName: string, namespaceName: string, name: string): Promise<boolean>;
   /**
    * In ONE transaction: upsert `upsert` (insert or replace by project+name), delete the named jobs of
    * the namespace, record the deploy. Either all of it is visible afterwards or none of it (a crash
    * mid-way leaves the previous state). Must handle 10,000 jobs with 1 KiB assets in well under 10 s.
+   *
+   * With `resolve`: under one store-wide lock (deploys that resolve take turns, whatever their
+   * namespace), `resolve` gets every job's lineage row as it will be after the deploy's deletes and
+   * upserts, and the lists it returns are written with them; if it throws, nothing of the deploy is
+   * applied and its error is rethrown as is.
+   * Without it, stored upstreams are left as they are.
    */
-  applyDeploy(change: { upsert: JobInput[]; delete: string[]; deploy: DeployInput }): Promise<DeployRecord>;
+  applyDeploy(change: {
+    upsert: JobInput[];
+    delete: string[];
+    deploy: DeployInput;
+    resolve?: ResolveUpstreams;
+  }): Promise<DeployRecord>;
   /** Record a deploy that changed no job (unchanged or failed). */
   recordDeploy(deploy: DeployInput): Promise<DeployRecord>;
   /** Newest first. */

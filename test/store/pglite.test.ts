@@ -6,11 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/temp-project.js';
+import { replayStoreContract } from './replay-store.case.js';
 import { runStoreContract } from './run-store.case.js';
 import { storeContract } from './store.case.js';
 
 storeContract('PGlite, in memory', () => createStore({}));
 runStoreContract('PGlite, in memory', () => createStore({}));
+replayStoreContract('PGlite, in memory', () => createStore({}));
 
 async function withStore<T>(dataDir: string, f: (store: Store) => Promise<T>): Promise<T> {
   const store = await createStore({ dataDir });

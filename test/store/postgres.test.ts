@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OptimusError } from '../../src/core/errors.js';
 import { createStore } from '../../src/store/create-store.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { replayStoreContract } from './replay-store.case.js';
 import { runStoreContract } from './run-store.case.js';
 import { storeContract } from './store.case.js';
 
@@ -17,6 +18,11 @@ describe.skipIf(skipped !== undefined)(`PostgreSQL${skipped ? ` (skipped: ${skip
 
   storeContract('PostgreSQL', () => createStore({ url: pgServer!.url }));
   runStoreContract(
+    'PostgreSQL, two servers',
+    () => createStore({ url: pgServer!.url }),
+    () => createStore({ url: pgServer!.url }),
+  );
+  replayStoreContract(
     'PostgreSQL, two servers',
     () => createStore({ url: pgServer!.url }),
     () => createStore({ url: pgServer!.url }),

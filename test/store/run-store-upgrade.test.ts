@@ -109,11 +109,15 @@ describe('run state in an embedded store made before it', () => {
     const first = await createStore({ dataDir, image: current });
     await first.upsertProject({ name: 'p', config: {}, pluginDependencies: [] });
     await first.close();
-    // What the server before 0003 left: its tables and data, no run tables, no 0003 applied.
+    // What the server before 0003 left: its tables and data, no run tables, nothing from 0003 on
+    // applied (later migrations' tables and columns go too: migrations only ever apply in order).
     const pglite = await PGlite.create({ dataDir });
-    await pglite.exec(
-      `drop table run_logs, run_nodes, runs; delete from kysely_migration where name = '0003_runs';`,
-    );
+    await pglite.exec(`
+      drop table if exists replays cascade;
+      drop table run_logs, run_nodes, runs cascade;
+      alter table jobs drop column lineage_key, drop column destination, drop column sources,
+        drop column lineage_warnings, drop column static_deps, drop column upstreams;
+      delete from kysely_migration where name >= '0003_runs';`);
     await pglite.close();
     expect((await inspect({ dataDir })).tables).toEqual([]);
 

@@ -227,6 +227,24 @@ export function runStoreContract(
         expect(await store.latestScheduledAt(projectName, 'none', 'schedule')).toBeUndefined();
       });
 
+      it('finds the run of a job at each of the given scheduled times that has one', async () => {
+        const projectName = project();
+        const t = (d: number) => new Date(Date.UTC(2026, 2, d));
+        const { run: one } = await store.createRun(input({ projectName, jobName: 'up', scheduledAt: t(1) }));
+        const { run: three } = await store.createRun(
+          input({ projectName, jobName: 'up', scheduledAt: t(3), trigger: 'manual' }),
+        );
+        await store.createRun(input({ projectName, jobName: 'up', scheduledAt: t(4) }));
+        await store.createRun(input({ projectName, jobName: 'other', scheduledAt: t(2) }));
+        await store.updateRun(one.id, () => ({ status: 'succeeded', finishedAt: new Date() }));
+        expect(await store.newestRunsAt(projectName, 'up', [t(3), t(2), t(1)])).toEqual([
+          { id: one.id, scheduledAt: t(1), trigger: 'schedule', status: 'succeeded' },
+          { id: three.id, scheduledAt: t(3), trigger: 'manual', status: 'queued' },
+        ]);
+        expect(await store.newestRunsAt(projectName, 'up', [])).toEqual([]);
+        expect(await store.newestRunsAt(projectName, 'none', [t(1)])).toEqual([]);
+      });
+
       it('lists runs in the given statuses, oldest scheduled first, up to the limit', async () => {
         const a = await ready();
         const b = await ready();

@@ -6,6 +6,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptimusError } from '../../src/core/errors.js';
+import { jobKey, upstreamResolver } from '../../src/core/lineage.js';
+import type {
+  JobLineage,
+  ResolveUpstreams,
+  StaticDependency,
+  UpstreamEdge,
+} from '../../src/store/lineage-store.js';
 import type { DeployInput, JobInput, JobRecord, Json, SecretInput, Store } from '../../src/store/store.js';
 
 const RUN = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -259,6 +266,305 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
       });
     });
 
+    describe('lineage and upstreams', () => {
+      /** URNs unique to this run, so a shared database's other jobs never match them. */
+      const urn = (p: string, table: string) => `bq://${p}:d.${table}`;
+      const lineage = (key: string, destination: string | null, sources: string[] = []): JobLineage => ({
+        key,
+        destination,
+        sources,
+        warnings: [],
+      });
+      const writes = (
+        p: string,
+        ns: string,
+        name: string,
+        table: string,
+        reads: string[] = [],
+      ): JobInput => ({
+        ...job(p, ns, name),
+        lineage: lineage(
+          `k-${name}`,
+          urn(p, table),
+          reads.map((t) => urn(p, t)),
+        ),
+      });
+      /** The stored upstreams of the project's jobs, by job name. */
+      async function upstreamsOf(p: string): Promise<Record<string, UpstreamEdge[]>> {
+        const rows = (await store.lineageRows()).filter((r) => r.projectName === p);
+        return Object.fromEntries(rows.map((r) => [r.name, r.upstreams]));
+      }
+      const resolving = (...projects: string[]) =>
+        upstreamResolver({
+          touched: new Set(
+            projects.flatMap((p) => ['a', 'b', 'c', 'd'].flatMap((n) => [jobKey(p, n), jobKey(p, `${n}2`)])),
+          ),
+        });
+      const inferred = (p: string, ns: string, name: string, tables: string[]): UpstreamEdge => ({
+        project: p,
+        namespace: ns,
+        job: name,
+        kind: 'inferred',
+        via: tables.map((t) => urn(p, t)),
+      });
+
+      it('round-trips a job’s lineage and static dependencies, computing these from the spec when absent', async () => {
+        const p = await project();
+        const declared: StaticDependency[] = [{ project: 'other', job: 'x', index: 0 }];
+        const withDeps: JobInput = {
+          ...job(p, 'ns1', 'from-spec'),
+          spec: {
+            name: 'from-spec',
+            dependencies: [{ job: 'a' }, { http: { name: 'h', url: 'u' } }, { job: 'q/b' }],
+          },
+        };
+        await store.applyDeploy({
+          upsert: [
+            { ...writes(p, 'ns1', 'a', 'ta', ['x', 'y']), staticDependencies: declared },
+            withDeps,
+            { ...job(p, 'ns2', 'plain'), lineage: null },
+          ],
+          delete: [],
+          deploy: deploy(p, 'ns1'),
+        });
+        expect(await store.getJob(p, 'ns1', 'a')).toMatchObject({
+          lineage: {
+            key: 'k-a',
+            destination: urn(p, 'ta'),
+            sources: [urn(p, 'x'), urn(p, 'y')],
+            warnings: [],
+          },
+          upstreams: [],
+        });
+        expect((await store.getJob(p, 'ns2', 'plain'))!.lineage).toBeNull();
+        const rows = (await store.lineageRows()).filter((r) => r.projectName === p);
+        rows.sort((x, y) => (x.name < y.name ? -1 : 1));
+        expect(rows).toEqual([
+          {
+            projectName: p,
+            namespaceName: 'ns1',
+            name: 'a',
+            destination: urn(p, 'ta'),
+            sources: [urn(p, 'x'), urn(p, 'y')],
+            staticDependencies: declared,
+            upstreams: [],
+          },
+          {
+            projectName: p,
+            namespaceName: 'ns1',
+            name: 'from-spec',
+            destination: null,
+            sources: [],
+            staticDependencies: [
+              { job: 'a', index: 0 },
+              { project: 'q', job: 'b', index: 2 },
+            ],
+            upstreams: [],
+          },
+          {
+            projectName: p,
+            namespaceName: 'ns2',
+            name: 'plain',
+            destination: null,
+            sources: [],
+            staticDependencies: [],
+            upstreams: [],
+          },
+        ]);
+        const keys = Object.fromEntries((await store.jobSummaries(p)).map((s) => [s.name, s.lineageKey]));
+        expect(keys).toEqual({ a: 'k-a', 'from-spec': null, plain: null });
+      });
+
+      it('stores the upstreams a deploy resolves, across namespaces, and shows them on the job', async () => {
+        const p = await project();
+        await store.applyDeploy({
+          upsert: [writes(p, 'ns1', 'a', 'ta'), writes(p, 'ns2', 'b', 'tb', ['ta', 'ext'])],
+          delete: [],
+          deploy: deploy(p, 'ns1'),
+          resolve: resolving(p),
+        });
+        expect(await upstreamsOf(p)).toEqual({ a: [], b: [inferred(p, 'ns1', 'a', ['ta'])] });
+        expect((await store.getJob(p, 'ns2', 'b'))!.upstreams).toEqual([inferred(p, 'ns1', 'a', ['ta'])]);
+      });
+
+      it('matches a destination written in another project', async () => {
+        const p = await project();
+        const q = await project();
+        await store.applyDeploy({
+          upsert: [writes(p, 'ns1', 'a', 'shared')],
+          delete: [],
+          deploy: deploy(p, 'ns1'),
+          resolve: resolving(p),
+        });
+        await store.applyDeploy({
+          upsert: [{ ...job(q, 'ns2', 'c'), lineage: lineage('k', urn(q, 'tc'), [urn(p, 'shared')]) }],
+          delete: [],
+          deploy: deploy(q, 'ns2'),
+          resolve: resolving(q),
+        });
+        expect(await upstreamsOf(q)).toEqual({ c: [inferred(p, 'ns1', 'a', ['shared'])] });
+      });
+
+      it('writes only the lists the resolver returns, leaving every other job’s as stored', async () => {
+        const p = await project();
+        await store.applyDeploy({
+          upsert: [
+            writes(p, 'ns1', 'a', 'ta'),
+            writes(p, 'ns1', 'b', 'tb', ['ta']),
+            writes(p, 'ns1', 'c', 'tc', ['ta']),
+          ],
+          delete: [],
+          deploy: deploy(p, 'ns1'),
+          resolve: resolving(p),
+        });
+        let changed: string[] = [];
+        const spy: ResolveUpstreams = (rows) => {
+          const out = resolving(p)(rows);
+          changed = [...out.keys()].filter((k) => k.startsWith(`${p}/`));
+          return out;
+        };
+        // c now also reads b: only c's list differs.
+        await store.applyDeploy({
+          upsert: [writes(p, 'ns1', 'c', 'tc', ['ta', 'tb'])],
+          delete: [],
+          deploy: deploy(p, 'ns1'),
+          resolve: spy,
+        });
+        expect(changed).toEqual([jobKey(p, 'c')]);
+        expect((await upstreamsOf(p)).c).toEqual([
+          inferred(p, 'ns1', 'a', ['ta']),
+          inferred(p, 'ns1', 'b', ['tb']),
+        ]);
+
+        // A resolver returning one list: the store writes that one and keeps the others as they were.
+        const only: UpstreamEdge[] = [
+          { project: p, namespace: 'ns1', job: 'c', kind: 'static', via: ['dependencies[0]'] },
+        ];
+        await store.applyDeploy({
+          upsert: [],
+          delete: [],
+          deploy: deploy(p, 'ns1'),
+          resolve: () => new Map([[jobKey(p, 'a'), only]]),
+        });
+        expect(await upstreamsOf(p)).toEqual({
+          a: only,
+          b: [inferred(p, 'ns1', 'a', ['ta'])],
+          c: [inferred(p, 'ns1', 'a', ['ta']), inferred(p, 'ns1', 'b', ['tb'])],
+        });
+      });
+
+      it('changes nothing when the resolver refuses the deploy, and passes its error on', async () => {
+        const p = await project();
+        await store.applyDeploy({
+          upsert: [writes(p, 'ns1', 'a', 'ta'), writes(p, 'ns1', 'b', 'tb', ['ta'])],
+          delete: [],
+          deploy: deploy(p, 'ns1'),
+          resolve: resolving(p),
+        });
+        const before = { jobs: await snapshot(p), upstreams: await upstreamsOf(p) };
+        const e = await rejection(
+          store.applyDeploy({
+            upsert: [writes(p, 'ns1', 'a', 'ta', ['tb']), writes(p, 'ns1', 'd', 'td')],
+            delete: ['b'],
+            deploy: deploy(p, 'ns1'),
+            resolve: () => {
+              throw new OptimusError('JOB_CYCLE', 'refused for the test', { category: 'invalid' });
+            },
+          }),
+        );
+        expect(e).toMatchObject({ code: 'JOB_CYCLE', category: 'invalid', message: 'refused for the test' });
+        expect({ jobs: await snapshot(p), upstreams: await upstreamsOf(p) }).toEqual(before);
+      });
+
+      it('refuses a deploy that closes a cycle, naming its jobs, and keeps the state before it', async () => {
+        const p = await project();
+        await store.applyDeploy({
+          upsert: [writes(p, 'ns1', 'a', 'ta', ['tb'])],
+          delete: [],
+          deploy: deploy(p, 'ns1'),
+          resolve: resolving(p),
+        });
+        const before = await snapshot(p);
+        const e = await rejection(
+          store.applyDeploy({
+            upsert: [writes(p, 'ns2', 'b', 'tb', ['ta'])],
+            delete: [],
+            deploy: deploy(p, 'ns2'),
+            resolve: resolving(p),
+          }),
+        );
+        expect(e.code).toBe('JOB_CYCLE');
+        expect(e.message).toContain(`${p}/a → ${p}/b → ${p}/a`);
+        expect(await snapshot(p)).toEqual(before);
+      });
+
+      it('refuses one of two concurrent deploys, in different namespaces, that together make a cycle', async () => {
+        const p = await project();
+        // Bulk in each deploy keeps both transactions open long enough to overlap on PostgreSQL:
+        // without the store-wide lock, each would resolve before seeing the other's job.
+        const filler = (ns: string) =>
+          Array.from({ length: 1500 }, (_, i) => job(p, ns, `${ns}-filler-${String(i).padStart(4, '0')}`));
+        const results = await Promise.allSettled([
+          store.applyDeploy({
+            upsert: [...filler('ns1'), writes(p, 'ns1', 'a', 'ta', ['tb'])],
+            delete: [],
+            deploy: deploy(p, 'ns1'),
+            resolve: resolving(p),
+          }),
+          store.applyDeploy({
+            upsert: [...filler('ns2'), writes(p, 'ns2', 'b', 'tb', ['ta'])],
+            delete: [],
+            deploy: deploy(p, 'ns2'),
+            resolve: resolving(p),
+          }),
+        ]);
+        const refused = results.filter((r) => r.status === 'rejected');
+        expect(refused).toHaveLength(1);
+        expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'JOB_CYCLE' });
+        const stored = Object.entries(await upstreamsOf(p)).filter(([name]) => !name.includes('-filler-'));
+        expect(stored).toHaveLength(1);
+        expect(stored[0]![1]).toEqual([]);
+      });
+
+      it('clears the edges to a job a deploy deletes, and to one deleted on its own', async () => {
+        const p = await project();
+        const q = await project();
+        await store.applyDeploy({
+          upsert: [
+            writes(p, 'ns1', 'a', 'ta'),
+            writes(p, 'ns1', 'b', 'tb'),
+            writes(p, 'ns2', 'c', 'tc', ['ta', 'tb']),
+          ],
+          delete: [],
+          deploy: deploy(p, 'ns1'),
+          resolve: resolving(p),
+        });
+        await store.applyDeploy({
+          upsert: [
+            { ...writes(q, 'ns1', 'd', 'td', []), staticDependencies: [{ project: p, job: 'b', index: 0 }] },
+          ],
+          delete: [],
+          deploy: deploy(q, 'ns1'),
+          resolve: resolving(q),
+        });
+        expect((await upstreamsOf(q)).d).toEqual([
+          { project: p, namespace: 'ns1', job: 'b', kind: 'static', via: ['dependencies[0]'] },
+        ]);
+
+        await store.applyDeploy({
+          upsert: [],
+          delete: ['a'],
+          deploy: deploy(p, 'ns1'),
+          resolve: resolving(p),
+        });
+        expect((await upstreamsOf(p)).c).toEqual([inferred(p, 'ns1', 'b', ['tb'])]);
+
+        expect(await store.deleteJob(p, 'ns1', 'b')).toBe(true);
+        expect(await upstreamsOf(p)).toEqual({ c: [] });
+        expect(await upstreamsOf(q)).toEqual({ d: [] });
+      });
+    });
+
     describe('jobs and deploys', () => {
       it('applies a deploy: adds, replaces and deletes jobs and records it', async () => {
         const p = await project();
@@ -388,7 +694,7 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
         });
         const summaries = await store.jobSummaries(p);
         expect(summaries.map((s) => Object.keys(s).sort())).toEqual(
-          Array(3).fill(['hash', 'name', 'namespaceName', 'updatedAt']),
+          Array(3).fill(['hash', 'lineageKey', 'name', 'namespaceName', 'updatedAt']),
         );
         expect(summaries.map(({ namespaceName, name, hash }) => [namespaceName, name, hash])).toEqual([
           ['ns1', 'a', 'a-h1'],
@@ -457,8 +763,9 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
           deploy: deploy(p, 'ns1', { added: ['ünïcode-job'], problems: { note: 'ok ✓', list: [[]] } }),
         });
         const strip = ({ createdAt, updatedAt, ...rest }: JobRecord) => rest;
-        expect(strip((await store.getJob(p, 'ns1', 'ünïcode-job'))!)).toEqual(input);
-        expect((await store.listJobs(p, 'ns1')).map(strip)).toEqual([input]);
+        const stored = { ...input, lineage: null, upstreams: [] };
+        expect(strip((await store.getJob(p, 'ns1', 'ünïcode-job'))!)).toEqual(stored);
+        expect((await store.listJobs(p, 'ns1')).map(strip)).toEqual([stored]);
         const [d] = await store.listDeploys(p, 'ns1');
         expect(d).toMatchObject({ added: ['ünïcode-job'], problems: { note: 'ok ✓', list: [[]] } });
         const proj = await store.upsertProject({
@@ -486,7 +793,9 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
         const listed = [...(await store.listJobs(p, 'ns1')), ...(await store.listJobs(p, 'ns2'))];
         listed.sort((a, b) => (a.name < b.name ? -1 : 1));
         expect(listed).toHaveLength(2000);
-        expect(listed.map(({ createdAt, updatedAt, ...rest }) => rest)).toEqual(upsert);
+        expect(listed.map(({ createdAt, updatedAt, ...rest }) => rest)).toEqual(
+          upsert.map((j) => ({ ...j, lineage: null, upstreams: [] })),
+        );
         expect((await store.jobSummaries(p)).map((s) => s.name)).toEqual(names);
       });
     });

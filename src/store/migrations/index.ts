@@ -6,11 +6,15 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { init } from './0001_init.js';
 import { windowPresets } from './0002_window_presets.js';
 import { runs } from './0003_runs.js';
+import { lineage } from './0004_lineage.js';
+import { replays } from './0005_replays.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': init,
   '0002_window_presets': windowPresets,
   '0003_runs': runs,
+  '0004_lineage': lineage,
+  '0005_replays': replays,
 };
 
 export const migrationProvider: MigrationProvider = {
