@@ -32,6 +32,11 @@ export interface ConfigDecl {
   description?: string;
   required: boolean;
   secret: boolean;
+  /**
+   * v3 `for_mods`: the dependency-resolver mod gets this config rendered even when it reads a
+   * secret. Without it a config that reads a secret never reaches a mod.
+   */
+  forMods?: boolean;
   default?: string;
 }
 

@@ -42,7 +42,7 @@ import {
 } from '../core/template/index.js';
 import { computeWindow, formatWindowTime } from '../core/window-compute.js';
 import { loadJobValue } from '../spec/job-spec.js';
-import type { JobRecord, Store } from '../store/store.js';
+import type { JobRecord, ProjectRecord, Store } from '../store/store.js';
 import type { SecretCipher } from './secret-cipher.js';
 
 export interface RunInputRequest {
@@ -86,6 +86,35 @@ export interface RunInputDeps {
   plugins: PluginSource;
   cipher: SecretCipher;
 }
+
+/**
+ * What `renderNodeInput` needs: the job and its context as the store holds them, read by the
+ * caller. Rendering itself reads nothing, so a deploy can render jobs it has not stored yet.
+ */
+export interface NodeRenderInput {
+  projectName: string;
+  job: Pick<JobRecord, 'name' | 'namespaceName' | 'assets' | 'runGraph'>;
+  spec: JobSpec;
+  projectConfig: Record<string, string>;
+  namespaceConfig: Record<string, string>;
+  windowPresets: ProjectRecord['windowPresets'];
+  plugins: ReadonlyMap<string, Plugin>;
+  instanceType: 'task' | 'hook';
+  instanceName: string;
+  scheduledAt: Date;
+  executedAt?: Date;
+  /**
+   * true: every config and asset reading a secret is rendered; false: none (withheld); a function:
+   * only the node's own configs it accepts (assets reading secrets and TASK__ copies of secret task
+   * configs are withheld). Only secrets that are rendered have to be set.
+   */
+  withSecrets: boolean | ((configKey: string) => boolean);
+  /** The stored secrets visible to the job; `read` is called only for a secret that is rendered. */
+  secrets: { has(name: string): boolean; read(name: string): string };
+}
+
+/** A node's input without the stored job record. */
+export type RenderedNode = Omit<RunInput, 'job'>;
 
 /** An OptimusError that can say which field of the job or request it is about. */
 export class RunInputError extends OptimusError {
@@ -178,7 +207,32 @@ export async function compileRunInput(deps: RunInputDeps, req: RunInputRequest):
     store.getNamespace(req.projectName, job.namespaceName),
     store.secretsVisibleTo(req.projectName, job.namespaceName),
   ]);
-  const plugins = pluginMap(deps.plugins);
+  const stored = new Map(visible.map((s) => [s.name, s]));
+  const rendered = renderNodeInput({
+    projectName: req.projectName,
+    job,
+    spec,
+    projectConfig: project?.config ?? {},
+    namespaceConfig: namespace?.config ?? {},
+    windowPresets: project?.windowPresets ?? null,
+    plugins: pluginMap(deps.plugins),
+    instanceType: req.instanceType,
+    instanceName: req.instanceName,
+    scheduledAt: req.scheduledAt,
+    ...(req.executedAt ? { executedAt: req.executedAt } : {}),
+    withSecrets: req.withSecrets,
+    secrets: {
+      has: (name) => stored.has(name),
+      read: (name) => deps.cipher.decrypt(stored.get(name)!.ciphertext).toString('utf8'),
+    },
+  });
+  return { ...rendered, job };
+}
+
+/** A node's input rendered from a job spec and its context; pure apart from `secrets.read`. */
+export function renderNodeInput(input: NodeRenderInput): RenderedNode {
+  const { job, spec, plugins } = input;
+  const req = input;
   const taskPlugin = requirePlugin(plugins, spec.task.name, `the task of job ${quote(job.name)}`);
   const instance = findInstance(spec, job, plugins, taskPlugin, req);
   const version = instance.version === undefined || instance.version === '' ? 'default' : instance.version;
@@ -198,7 +252,7 @@ export async function compileRunInput(deps: RunInputDeps, req: RunInputRequest):
       version: spec.version,
       ...(spec.task.window ? { window: spec.task.window } : {}),
       ...(spec.schedule.interval ? { interval: spec.schedule.interval } : {}),
-      presets: project?.windowPresets ?? null,
+      presets: input.windowPresets,
     },
     req.scheduledAt,
   );
@@ -217,13 +271,20 @@ export async function compileRunInput(deps: RunInputDeps, req: RunInputRequest):
     for (const [k, v] of Object.entries(config))
       for (const name of secretNames(v)) reads.push({ name, field: `${path}.${k}` });
   };
-  collect(taskConfig, 'task.config');
-  if (instance.kind === 'hook') collect(ownConfig, ownPath);
-  for (const [file, text] of Object.entries(job.assets))
-    for (const name of secretNames(text)) reads.push({ name, field: `assets.${file}` });
-  const stored = new Map(visible.map((s) => [s.name, s]));
+  const { withSecrets } = input;
+  if (typeof withSecrets === 'function') {
+    // Only the node's own configs that are rendered read secrets.
+    const own = Object.fromEntries(Object.entries(ownConfig).filter(([k]) => withSecrets(k)));
+    collect(own, ownPath);
+  } else {
+    collect(taskConfig, 'task.config');
+    if (instance.kind === 'hook') collect(ownConfig, ownPath);
+    for (const [file, text] of Object.entries(job.assets))
+      for (const name of secretNames(text)) reads.push({ name, field: `assets.${file}` });
+  }
   const missing = reads.filter(
-    (r, i) => !stored.has(r.name) && reads.findIndex((o) => o.name === r.name && o.field === r.field) === i,
+    (r, i) =>
+      !input.secrets.has(r.name) && reads.findIndex((o) => o.name === r.name && o.field === r.field) === i,
   );
   if (missing.length) {
     const names = [...new Set(missing.map((m) => m.name))];
@@ -237,9 +298,7 @@ export async function compileRunInput(deps: RunInputDeps, req: RunInputRequest):
     );
   }
   const secretValues: Record<string, string> = {};
-  if (req.withSecrets)
-    for (const { name } of reads)
-      secretValues[name] ??= deps.cipher.decrypt(stored.get(name)!.ciphertext).toString('utf8');
+  if (withSecrets !== false) for (const { name } of reads) secretValues[name] ??= input.secrets.read(name);
 
   const mask = createMasker(Object.values(secretValues));
   try {
@@ -247,8 +306,8 @@ export async function compileRunInput(deps: RunInputDeps, req: RunInputRequest):
       req,
       job,
       spec,
-      project,
-      namespace,
+      project: { config: input.projectConfig },
+      namespace: { config: input.namespaceConfig },
       instance,
       taskPlugin,
       window,
@@ -288,10 +347,10 @@ function requirePlugin(plugins: ReadonlyMap<string, Plugin>, name: string, role:
 
 function findInstance(
   spec: JobSpec,
-  job: JobRecord,
+  job: NodeRenderInput['job'],
   plugins: ReadonlyMap<string, Plugin>,
   taskPlugin: Plugin,
-  req: RunInputRequest,
+  req: Pick<NodeRenderInput, 'instanceType' | 'instanceName'>,
 ): Instance {
   // Upstream's Airflow DAGs pass hook names with `-` spelled `__dash__`.
   const name = req.instanceName.replaceAll('__dash__', '-');
@@ -371,8 +430,8 @@ function createMasker(values: readonly string[]): Masker {
 }
 
 interface AssembleInput {
-  req: RunInputRequest;
-  job: JobRecord;
+  req: NodeRenderInput;
+  job: NodeRenderInput['job'];
   spec: JobSpec;
   project: { config: Record<string, string> } | undefined;
   namespace: { config: Record<string, string> } | undefined;
@@ -387,8 +446,12 @@ interface AssembleInput {
   plugin: RunInput['plugin'];
 }
 
-function assemble(a: AssembleInput): RunInput {
+function assemble(a: AssembleInput): RenderedNode {
   const { req, job, spec, instance, window, mask } = a;
+  const allSecrets = req.withSecrets === true;
+  // Whether a secret-reading config of the node itself is rendered.
+  const ownWanted = (k: string) =>
+    req.withSecrets === true || (typeof req.withSecrets === 'function' && req.withSecrets(k));
   const warnings: string[] = [];
   const withheld: string[] = [];
   const note = (ws: readonly TemplateWarning[]) => {
@@ -442,7 +505,9 @@ function assemble(a: AssembleInput): RunInput {
 
   // The task's config: keys that read JOB_DESTINATION wait for it, and it is made from the others.
   const taskSecret = new Set(Object.keys(a.taskConfig).filter((k) => READS_SECRET.test(a.taskConfig[k]!)));
-  const taskKeys = Object.keys(a.taskConfig).filter((k) => req.withSecrets || !taskSecret.has(k));
+  const taskKeys = Object.keys(a.taskConfig).filter(
+    (k) => !taskSecret.has(k) || (instance.kind === 'task' ? ownWanted(k) : allSecrets),
+  );
   const early = taskKeys.filter((k) => !a.taskConfig[k]!.includes('JOB_DESTINATION'));
   const late = taskKeys.filter((k) => a.taskConfig[k]!.includes('JOB_DESTINATION'));
   const task = render(a.taskConfig, 'task.config', context({}, {}), early);
@@ -464,12 +529,12 @@ function assemble(a: AssembleInput): RunInput {
     own = task;
     ownSecret = taskSecret;
     ctx = context(destCtx, destCtx);
-    for (const k of Object.keys(a.taskConfig)) if (!req.withSecrets && taskSecret.has(k)) withheld.push(k);
+    for (const k of Object.keys(a.taskConfig)) if (!taskKeys.includes(k)) withheld.push(k);
   } else {
     const taskVars = Object.fromEntries(Object.entries(task).map(([k, v]) => [`TASK__${k}`, v]));
     ctx = context({ ...destCtx, ...taskVars, task }, destCtx);
     for (const [k, v] of Object.entries(task)) (taskSecret.has(k) ? baseSecrets : base)[`TASK__${k}`] = v;
-    for (const k of taskSecret) if (!req.withSecrets) withheld.push(`TASK__${k}`);
+    for (const k of taskSecret) if (!taskKeys.includes(k)) withheld.push(`TASK__${k}`);
     // A hook config that copies a secret task config is as secret as that config.
     const readsTaskSecret = (raw: string) =>
       [...taskSecret].some((k) => raw.includes(`TASK__${k}`) || raw.includes(`.task.${k}`));
@@ -478,7 +543,7 @@ function assemble(a: AssembleInput): RunInput {
         (k) => READS_SECRET.test(a.ownConfig[k]!) || readsTaskSecret(a.ownConfig[k]!),
       ),
     );
-    const keys = Object.keys(a.ownConfig).filter((k) => req.withSecrets || !ownSecret.has(k));
+    const keys = Object.keys(a.ownConfig).filter((k) => !ownSecret.has(k) || ownWanted(k));
     for (const k of Object.keys(a.ownConfig)) if (!keys.includes(k)) withheld.push(k);
     own = render(a.ownConfig, a.ownPath, ctx, keys);
   }
@@ -495,7 +560,7 @@ function assemble(a: AssembleInput): RunInput {
     envs[k] = v;
   }
 
-  const files = renderFiles(job.assets, ctx, req.withSecrets, now, note, withheld);
+  const files = renderFiles(job.assets, ctx, allSecrets, now, note, withheld);
   for (const [where, map] of [
     ['env', envs],
     ['secret', secrets],
@@ -518,7 +583,6 @@ function assemble(a: AssembleInput): RunInput {
     secretsWithheld: [...new Set(withheld)].sort(),
     warnings,
     maskValues,
-    job,
     plugin: a.plugin,
     window,
   };

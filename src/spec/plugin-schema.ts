@@ -116,6 +116,12 @@ export const pluginV3Schema = z
           description: z.string().optional(),
           required: z.boolean().optional(),
           secret: z.boolean().optional().describe('must be given as {{ .secret.NAME }} in jobs'),
+          for_mods: z
+            .boolean()
+            .optional()
+            .describe(
+              'the dependency-resolver mod receives this config rendered even when it reads a secret; others reading secrets are left out',
+            ),
           default: scalar.optional(),
         }),
       )

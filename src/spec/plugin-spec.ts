@@ -160,6 +160,7 @@ function normalise(obj: Raw, dialect: Dialect): Plugin {
     base.configs = ((obj.configs as Raw[] | undefined) ?? []).map((c) => {
       const d: ConfigDecl = { name: str(c.name), required: c.required === true, secret: c.secret === true };
       if (c.description !== undefined) d.description = str(c.description);
+      if (c.for_mods === true) d.forMods = true;
       if (c.default !== undefined) d.default = str(c.default);
       return d;
     });

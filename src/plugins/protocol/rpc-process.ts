@@ -17,8 +17,22 @@ export interface RpcProcess {
     calls: { method: string; params?: unknown }[],
     opts?: { timeoutMs?: number },
   ): Promise<T[]>;
+  /**
+   * Like `batch`, but one promise per call, so one call's error or timeout leaves the others
+   * answered (the mod host needs to know which calls of a batch a crash left unanswered).
+   */
+  batchEach<T = unknown>(
+    calls: { method: string; params?: unknown }[],
+    opts?: { timeoutMs?: number },
+  ): Promise<T>[];
   /** Close stdin and wait for exit; kill after `graceMs`. */
   close(graceMs?: number): Promise<void>;
+  /** SIGKILL now (a process that stopped answering); pending calls fail. */
+  kill(): void;
+  /** The process id, for logs; undefined when it could not start. */
+  readonly pid: number | undefined;
+  /** Why the process can no longer answer (exited, wrote garbage); undefined while it can. */
+  failure(): Error | undefined;
   /** Last lines written to stderr, for error messages. */
   stderrTail(): string;
 }
@@ -33,7 +47,14 @@ const MAX_LINE = 64 * 1024 * 1024;
 
 export function startRpcProcess(
   executable: string,
-  opts: { label: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; onLog?: (line: string) => void },
+  opts: {
+    label: string;
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    onLog?: (line: string) => void;
+    /** Told once when the process can no longer answer (it exited, could not start, wrote garbage). */
+    onFailure?: (error: Error) => void;
+  },
 ): RpcProcess {
   const label = opts.label;
   const defaultTimeout = opts.timeoutMs ?? 10_000;
@@ -48,7 +69,10 @@ export function startRpcProcess(
   const tail: string[] = [];
 
   const failAll = (e: Error) => {
-    exited ??= e;
+    if (!exited) {
+      exited = e;
+      opts.onFailure?.(e);
+    }
     for (const [id, p] of pending) {
       clearTimeout(p.timer);
       pending.delete(id);
@@ -154,6 +178,21 @@ export function startRpcProcess(
       send(msgs);
       return Promise.all(ps) as Promise<T[]>;
     },
+    batchEach<T>(calls: { method: string; params?: unknown }[], o?: { timeoutMs?: number }): Promise<T>[] {
+      if (exited) {
+        const e = exited;
+        return calls.map(() => Promise.reject(e));
+      }
+      const msgs = calls.map((c) => ({
+        jsonrpc: '2.0',
+        id: nextId++,
+        method: c.method,
+        ...(c.params === undefined ? {} : { params: c.params }),
+      }));
+      const ps = msgs.map((m) => register(m.id, o?.timeoutMs ?? defaultTimeout, m.method));
+      send(msgs);
+      return ps as Promise<T>[];
+    },
     async close(graceMs = 1000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const done = new Promise<void>((r) => child.once('close', () => r()));
@@ -162,6 +201,13 @@ export function startRpcProcess(
       await done;
       clearTimeout(timer);
     },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    get pid() {
+      return child.pid;
+    },
+    failure: () => exited,
     stderrTail: () => tail.join('\n'),
   };
 }
