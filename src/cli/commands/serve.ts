@@ -107,20 +107,34 @@ export async function run({ opts }: CommandContext): Promise<number> {
         logger,
       })
     : undefined;
+  // Infers deployed jobs' lineage; its plugin processes start on the first deploy that needs them.
+  const inferrer = (await import('../../services/lineage-infer.js')).createInferrer({
+    plugins,
+    store,
+    cipher,
+    logger,
+  });
   const app = await createApp({
     store,
     plugins,
     cipher,
+    inferrer,
     tokens,
     secretTokens,
     logger,
     version: VERSION,
     ...(runner ? { runner } : {}),
-    runDefaults: { nodeTimeoutMs: config.scheduler.nodeTimeoutMs },
+    runDefaults: {
+      nodeTimeoutMs: config.scheduler.nodeTimeoutMs,
+      ...(config.scheduler.upstreamTimeoutMs !== undefined
+        ? { upstreamTimeoutMs: config.scheduler.upstreamTimeoutMs }
+        : {}),
+    },
   });
   try {
     await app.listen({ host, port });
   } catch (e) {
+    await inferrer.close();
     await store.close();
     const err = e as NodeJS.ErrnoException;
     throw new OptimusError('LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
@@ -133,6 +147,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     await runner?.start();
   } catch (e) {
     await app.close();
+    await inferrer.close();
     await store.close();
     throw new OptimusError(
       'RUNNER_START_FAILED',
@@ -174,6 +189,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     // Running nodes are stopped and recorded as interrupted first: the next start retries them.
     await runner?.stop();
     await app.close();
+    await inferrer.close();
     await store.close();
     stopped();
   };

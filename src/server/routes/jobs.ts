@@ -1,6 +1,20 @@
-/** Deploy a namespace's jobs, read them back, delete one, and the deploy history. */
+/**
+ * Deploy a namespace's jobs (in full, or by manifest: only what changed travels), plan a deploy
+ * without applying it, read jobs back with their lineage, delete one, and the deploy history.
+ */
 import { z } from 'zod';
-import { createValidatedJobs, deployNamespace } from '../../services/deploy.js';
+import { downstreamsOf, jobKey } from '../../core/lineage.js';
+import {
+  createValidatedJobs,
+  type DeployRequest,
+  DeployStale,
+  deployManifest,
+  deployNamespace,
+  type KeepEntry,
+  planDeploy,
+} from '../../services/deploy.js';
+import type { Inferrer } from '../../services/lineage-contract.js';
+import type { LineageRow } from '../../store/lineage-store.js';
 import type { DeployRecord, JobRecord, Store } from '../../store/store.js';
 import { ApiError, problemDetail } from '../errors.js';
 import { jobName, namespaceName, projectName } from '../names.js';
@@ -27,6 +41,64 @@ export const deployJson = (d: DeployRecord) => ({
   problems: d.problems,
 });
 
+/** More jobs than any namespace holds; bounds the work one request can ask for. */
+const MANIFEST_MAX = 1_000_000;
+
+/**
+ * A list of `{name, hash}`: the jobs a client holds unchanged. Each name at most once, so a
+ * manifest cannot say two things about one job.
+ */
+const manifestList = (what: string) =>
+  z
+    .array(
+      z.object({
+        name: jobName,
+        hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a job content hash (64 lower-case hex digits)'),
+      }),
+    )
+    .max(MANIFEST_MAX, `must list at most ${MANIFEST_MAX} jobs`)
+    .superRefine((entries, ctx) => {
+      const first = new Map<string, number>();
+      entries.forEach((e, i) => {
+        const seen = first.get(e.name);
+        if (seen === undefined) first.set(e.name, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `lists job "${e.name}" again (first at [${seen}])`,
+          });
+      });
+    })
+    .describe(what);
+
+const deployBody = z.object({
+  jobs: z
+    .array(z.record(z.string(), z.unknown()))
+    .describe(
+      'the namespace’s whole state: job.yaml fields after inheritance, plus `assets` (path → content)',
+    ),
+  keep: manifestList(
+    'jobs not sent because they are unchanged: each must be deployed in this namespace with that hash, else 409 DEPLOY_STALE',
+  ).optional(),
+});
+
+/** A stale manifest as a 409 naming each job the client must send in full. */
+function staleAnswer(e: DeployStale, keep: readonly KeepEntry[]): ApiError {
+  const index = new Map(keep.map((k, i) => [k.name, i]));
+  return new ApiError(
+    409,
+    e.code,
+    e.message,
+    e.names.map((name) => ({
+      path: `body.keep[${index.get(name)}]`,
+      code: 'JOB_STALE',
+      message: `job "${name}" is not deployed in this namespace with that hash: send it in full`,
+    })),
+    e.hint,
+  );
+}
+
 const jobJson = (j: JobRecord) => ({
   name: j.name,
   project: j.projectName,
@@ -42,8 +114,59 @@ const jobJson = (j: JobRecord) => ({
 const jobNotFound = (p: { job: string; namespace: string }) =>
   new ApiError(404, 'JOB_NOT_FOUND', `job "${p.job}" is not deployed in namespace "${p.namespace}"`);
 
-export function jobRoutes(store: Store, registry: PluginRegistry): AnyRoute[] {
+/**
+ * The job's lineage for `GET …/job/{j}`: where it writes, what it reads (with the jobs that write
+ * each source; none = external), and its upstreams and downstreams with their kind and reasons.
+ */
+function lineageJson(job: JobRecord, rows: readonly LineageRow[]) {
+  const self = jobKey(job.projectName, job.name);
+  const writers = new Map<string, { project: string; namespace: string; job: string }[]>();
+  for (const r of rows) {
+    if (r.destination === null || jobKey(r.projectName, r.name) === self) continue;
+    const list = writers.get(r.destination) ?? [];
+    list.push({ project: r.projectName, namespace: r.namespaceName, job: r.name });
+    writers.set(r.destination, list);
+  }
+  return {
+    destination: job.lineage?.destination ?? null,
+    sources: (job.lineage?.sources ?? []).map((urn) => {
+      const w = writers.get(urn) ?? [];
+      return { urn, writers: w, external: w.length === 0 };
+    }),
+    lineage_warnings: job.lineage?.warnings ?? [],
+    upstreams: job.upstreams,
+    downstreams: downstreamsOf(rows, job.projectName, job.name),
+  };
+}
+
+export function jobRoutes(store: Store, registry: PluginRegistry, inferrer?: Inferrer): AnyRoute[] {
   const validated = createValidatedJobs();
+  const deps = () => ({
+    store,
+    plugins: registry.plugins,
+    validated,
+    ...(inferrer ? { inferrer } : {}),
+  });
+  const deployRequest = async (
+    params: { project: string; namespace: string },
+    body: z.infer<typeof deployBody>,
+  ): Promise<DeployRequest> => {
+    const project = await requireProject(store, params.project);
+    await requireNamespace(store, params.project, params.namespace);
+    return {
+      project,
+      namespace: params.namespace,
+      jobs: body.jobs,
+      ...(body.keep ? { keep: body.keep } : {}),
+    };
+  };
+  const stale = async <T>(keep: readonly KeepEntry[] | undefined, f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (e) {
+      throw e instanceof DeployStale ? staleAnswer(e, keep ?? []) : e;
+    }
+  };
   return [
     defineRoute({
       method: 'POST',
@@ -52,21 +175,41 @@ export function jobRoutes(store: Store, registry: PluginRegistry): AnyRoute[] {
       tag: 'jobs',
       params: nsParams,
       bodyLimit: DEPLOY_BODY_LIMIT,
+      body: deployBody,
+      handler: async ({ params, body }) => {
+        const req = await deployRequest(params, body);
+        const { deploy, warnings, relineaged } = await stale(body.keep, () => deployNamespace(deps(), req));
+        return { deploy: deployJson(deploy), relineaged, warnings: warnings.map(problemDetail) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1beta1/project/:project/namespace/:namespace/deploy/plan',
+      summary: 'Plan a deploy',
+      tag: 'jobs',
+      params: nsParams,
+      bodyLimit: DEPLOY_BODY_LIMIT,
+      body: deployBody,
+      handler: async ({ params, body }) => {
+        const req = await deployRequest(params, body);
+        const { plan, warnings } = await stale(body.keep, () => planDeploy(deps(), req));
+        return { plan, warnings: warnings.map(problemDetail) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1beta1/project/:project/namespace/:namespace/deploy/manifest',
+      summary: 'Compare a deploy manifest',
+      tag: 'jobs',
+      params: nsParams,
+      bodyLimit: DEPLOY_BODY_LIMIT,
       body: z.object({
-        jobs: z
-          .array(z.record(z.string(), z.unknown()))
-          .describe(
-            'the namespace’s whole state: job.yaml fields after inheritance, plus `assets` (path → content)',
-          ),
+        jobs: manifestList('every job the client would deploy to this namespace, by content hash'),
       }),
       handler: async ({ params, body }) => {
-        const project = await requireProject(store, params.project);
+        await requireProject(store, params.project);
         await requireNamespace(store, params.project, params.namespace);
-        const { deploy, warnings } = await deployNamespace(
-          { store, plugins: registry.plugins, validated },
-          { project, namespace: params.namespace, jobs: body.jobs },
-        );
-        return { deploy: deployJson(deploy), warnings: warnings.map(problemDetail) };
+        return deployManifest(store, params.project, params.namespace, body.jobs);
       },
     }),
     defineRoute({
@@ -111,7 +254,7 @@ export function jobRoutes(store: Store, registry: PluginRegistry): AnyRoute[] {
         await requireNamespace(store, params.project, params.namespace);
         const job = await store.getJob(params.project, params.namespace, params.job);
         if (!job) throw jobNotFound(params);
-        return { job: jobJson(job) };
+        return { job: { ...jobJson(job), ...lineageJson(job, await store.lineageRows()) } };
       },
     }),
     defineRoute({

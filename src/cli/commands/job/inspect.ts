@@ -1,6 +1,7 @@
 /**
  * `optimus job inspect <job>`: what the server holds for a job — run graph, configs (secret configs
- * redacted unless they are references), assets — and whether the local checkout matches it.
+ * redacted unless they are references), assets, its lineage (destination, sources, upstreams and
+ * downstreams with why) — and whether the local checkout matches it.
  */
 import { contentHash } from '../../../core/canonical-json.js';
 import { OptimusError } from '../../../core/errors.js';
@@ -25,6 +26,24 @@ interface ServerJob {
   };
   assets: Record<string, string>;
   run_graph: { name: string; type: string; stage: string; depends_on: string[] }[];
+  /** Lineage; absent from servers older than job dependencies. */
+  destination?: string | null;
+  sources?: {
+    urn: string;
+    external: boolean;
+    writers: { project: string; namespace: string; job: string }[];
+  }[];
+  lineage_warnings?: string[];
+  upstreams?: Edge[];
+  downstreams?: Edge[];
+}
+
+interface Edge {
+  project: string;
+  namespace: string;
+  job: string;
+  kind: 'inferred' | 'static';
+  via: string[];
 }
 
 export async function run({ args, opts }: CommandContext): Promise<number> {
@@ -106,8 +125,11 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
       config: redact(h.type ?? h.name, h.config),
     })),
     assets: Object.fromEntries(Object.entries(job.assets).map(([k, v]) => [k, Buffer.byteLength(v)])),
-    destination: null,
-    upstreams: [],
+    destination: job.destination ?? null,
+    sources: job.sources ?? [],
+    upstreams: job.upstreams ?? [],
+    downstreams: job.downstreams ?? [],
+    lineage_warnings: job.lineage_warnings ?? [],
   };
   if (opts.json) {
     printJson({ ok: true, ...view });
@@ -135,8 +157,50 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
         .join(', ') || 'none'
     }`,
   );
+  lines.push(...lineageLines(view, config.project.name));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** Destination, sources, upstreams and downstreams, each with why; other projects' jobs in full. */
+function lineageLines(
+  view: {
+    destination: string | null;
+    sources: NonNullable<ServerJob['sources']>;
+    upstreams: Edge[];
+    downstreams: Edge[];
+    lineage_warnings: string[];
+  },
+  project: string,
+): string[] {
+  const name = (e: { project: string; namespace: string; job: string }) =>
+    `${e.project === project ? '' : `${e.project}/`}${e.namespace}/${e.job}`;
+  const why = (e: Edge) => {
+    const deps = e.via.filter((v) => v.startsWith('dependencies['));
+    const urns = e.via.filter((v) => !v.startsWith('dependencies['));
+    return [...deps, ...(urns.length ? [`reads ${urns.join(', ')}`] : [])].join('; ');
+  };
+  const edges = (title: string, arrow: string, list: Edge[]) =>
+    list.length
+      ? [`  ${title}:`, ...list.map((e) => `    ${arrow} ${name(e)} ${pc.dim(`(${why(e)})`)}`)]
+      : [`  ${title}: ${pc.dim('none')}`];
+  return [
+    `  destination: ${view.destination ?? pc.dim('none inferred')}`,
+    ...(view.sources.length
+      ? [
+          '  sources:',
+          ...view.sources.map(
+            (s) =>
+              `    ${s.urn} ${s.external ? pc.dim('(external: no job writes it)') : pc.dim(`(written by ${s.writers.map(name).join(', ')})`)}`,
+          ),
+        ]
+      : [`  sources: ${pc.dim('none inferred')}`]),
+    ...edges('upstreams', '←', view.upstreams),
+    ...edges('downstreams', '→', view.downstreams),
+    ...(view.lineage_warnings.length
+      ? ['  lineage warnings:', ...view.lineage_warnings.map((w) => `    ${pc.yellow('warning')} ${w}`)]
+      : []),
+  ];
 }
 
 /** A job of this checkout not deployed yet: deploy it; else the nearest deployed names. */
