@@ -3,9 +3,13 @@
  * against the plugin specs: shape, inheritance, run graph, mandatory configs and windows. The same
  * job checks run on the server (see `checkJob`).
  */
-import { relative } from 'node:path';
+import { createHash, type Hash } from 'node:crypto';
+import { type Dirent, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { distance } from 'fastest-levenshtein';
+import { canonicalJson, contentHash } from '../core/canonical-json.js';
 import { checkConfigs } from '../core/configs.js';
+import { OptimusError } from '../core/errors.js';
 import type { HookRule } from '../core/hook-rules.js';
 import { readLegacyStageTypes } from '../core/hook-types.js';
 import type { JobSpec } from '../core/job.js';
@@ -13,7 +17,16 @@ import type { Plugin } from '../core/plugin.js';
 import { hasErrors, type PathSegment, type Problem } from '../core/problem.js';
 import { buildRunGraph, type RunNode } from '../core/run-graph.js';
 import { checkWindow } from '../core/window.js';
-import { discoverJobDirs, type LoadedJob, loadJob, newJobScan } from '../spec/job-spec.js';
+import {
+  ASSETS_DIR,
+  discoverJobDirs,
+  JOB_FILE,
+  type JobScan,
+  type LoadedJob,
+  loadJob,
+  newJobScan,
+  PARENT_FILE,
+} from '../spec/job-spec.js';
 import { loadPluginSet, type PluginSet } from '../spec/plugin-spec.js';
 import { loadProjectConfig, type ProjectConfig } from '../spec/project-config.js';
 
@@ -26,6 +39,33 @@ export interface JobReport {
   /** job.yaml fields after inheritance (plain data), when the spec loaded. */
   raw?: Record<string, unknown>;
   nodes: RunNode[];
+  problems: Problem[];
+  /** The namespace's job root, where this.yaml inheritance stops (to load the job again). */
+  root?: string;
+  /**
+   * Taken from the validation cache: the job was not parsed or checked in this run, so `spec`,
+   * `raw` and `nodes` are absent; `jobPayload` loads it when its content is needed.
+   */
+  cached?: boolean;
+  /** The deploy content hash (see `jobHash`), when already known. */
+  hash?: string;
+}
+
+/**
+ * Where validation outcomes are kept between runs (the CLI keeps them in a file). `key` covers
+ * every byte the job's check read plus everything else the check depends on, so an entry whose key
+ * matches is exactly what checking the job again would give.
+ */
+export interface JobCheckCache {
+  get(dir: string, key: string): CachedJobCheck | undefined;
+  set(dir: string, key: string, value: CachedJobCheck): void;
+}
+
+export interface CachedJobCheck {
+  name: string;
+  /** The deploy content hash. */
+  hash: string;
+  /** Warnings only: a job with errors is never cached. */
   problems: Problem[];
 }
 
@@ -43,6 +83,8 @@ export interface ValidateOptions {
   pluginsDir?: string;
   /** Only these jobs (by name); unknown names are reported. */
   only?: readonly string[];
+  /** Skip parsing and checking jobs whose files and context are unchanged since they were cached. */
+  cache?: JobCheckCache;
 }
 
 export interface JobContext {
@@ -75,10 +117,43 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
   if (config.presets) ctx.presets = config.presets;
   const jobs: JobReport[] = [];
   const byName = new Map<string, JobReport>();
-  for (const { namespace, loaded } of loadProjectJobs(config)) {
-    const report = checkLoadedJob(loaded, namespace, ctx);
+  const scan = newJobScan();
+  const fingerprint = opts.cache ? checkFingerprint(plugins, config) : '';
+  const parentDigests = new Map<string, string>();
+  for (const { namespace, root, dir } of projectJobDirs(config, scan)) {
+    const key = opts.cache ? jobKey(fingerprint, namespace, root, dir, scan, parentDigests) : undefined;
+    const hit = key === undefined ? undefined : opts.cache?.get(dir, key);
+    let loaded: LoadedJob | undefined;
+    let report: JobReport;
+    if (hit) {
+      report = {
+        name: hit.name,
+        namespace,
+        dir,
+        file: join(dir, JOB_FILE),
+        nodes: [],
+        problems: hit.problems.map((p) => ({ ...p })),
+        root,
+        cached: true,
+        hash: hit.hash,
+      };
+    } else {
+      loaded = loadJob(dir, root, scan);
+      report = checkLoadedJob(loaded, namespace, ctx);
+      report.root = root;
+      if (key !== undefined && report.spec && !hasErrors(report.problems)) {
+        report.hash = jobHash(report);
+        opts.cache?.set(dir, key, {
+          name: report.name,
+          hash: report.hash,
+          problems: report.problems.map((p) => ({ ...p })),
+        });
+      }
+    }
     const prev = byName.get(report.name);
-    if (prev && report.spec) {
+    if (prev && (report.spec || report.cached)) {
+      // Rare, so a cached job is loaded again here only to point at its `name`.
+      loaded ??= loadJob(dir, root, scan);
       report.problems.push(
         loaded.problem(
           ['name'],
@@ -88,7 +163,7 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
           { hint: 'job names must be unique in a project' },
         ),
       );
-    } else if (report.spec) byName.set(report.name, report);
+    } else if (report.spec || report.cached) byName.set(report.name, report);
     jobs.push(report);
   }
   let selected = jobs;
@@ -113,13 +188,134 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
 /** Every job of every namespace of the project, loaded (inheritance and assets), in folder order. */
 export function loadProjectJobs(config: ProjectConfig): { namespace: string; loaded: LoadedJob }[] {
   const scan = newJobScan();
-  const out: { namespace: string; loaded: LoadedJob }[] = [];
+  return projectJobDirs(config, scan).map(({ namespace, root, dir }) => ({
+    namespace,
+    loaded: loadJob(dir, root, scan),
+  }));
+}
+
+function projectJobDirs(
+  config: ProjectConfig,
+  scan: JobScan,
+): { namespace: string; root: string; dir: string }[] {
+  const out: { namespace: string; root: string; dir: string }[] = [];
   for (const ns of config.namespaces) {
     if (!ns.jobPath) continue;
     for (const dir of discoverJobDirs(ns.jobPath, scan))
-      out.push({ namespace: ns.name, loaded: loadJob(dir, ns.jobPath, scan) });
+      out.push({ namespace: ns.name, root: ns.jobPath, dir });
   }
   return out;
+}
+
+/** Bumped whenever what a cached check holds, or how it is keyed, changes. */
+const CHECK_CACHE_FORMAT = '1';
+
+/**
+ * Everything a job's check depends on besides its own files: the plugin specs (their files'
+ * bytes), the hook rules and where they are written, the window presets, and the working directory
+ * (messages name files relative to it).
+ */
+function checkFingerprint(plugins: PluginSet, config: ProjectConfig): string {
+  const h = createHash('sha256');
+  part(h, CHECK_CACHE_FORMAT);
+  for (const r of plugins.results) {
+    part(h, r.file);
+    try {
+      part(h, readFileSync(r.file));
+    } catch {
+      part(h, '\0unreadable');
+    }
+  }
+  part(h, canonicalJson(config.hookRules));
+  part(h, config.file);
+  part(h, canonicalJson(config.presets ? [...config.presets].sort() : null));
+  part(h, canonicalJson(config.presetWindows ?? null));
+  part(h, process.cwd());
+  return h.digest('hex');
+}
+
+/** A length-prefixed piece, so that no two different sequences of pieces hash alike. */
+function part(h: Hash, data: string | Uint8Array): void {
+  h.update(`${typeof data === 'string' ? Buffer.byteLength(data) : data.length}:`);
+  h.update(data);
+}
+
+/**
+ * The cache key of one job folder: the fingerprint, its namespace and place, the bytes of its
+ * job.yaml, of every this.yaml that loadJob would read and of every asset (what readAssets reads).
+ * `undefined` when a file cannot be read: such a job is checked, so its problem is reported.
+ */
+function jobKey(
+  fingerprint: string,
+  namespace: string,
+  root: string,
+  dir: string,
+  scan: JobScan,
+  parentDigests: Map<string, string>,
+): string | undefined {
+  const h = createHash('sha256');
+  part(h, fingerprint);
+  part(h, namespace);
+  part(h, root);
+  part(h, dir);
+  try {
+    part(h, readFileSync(join(dir, JOB_FILE)));
+  } catch {
+    return undefined;
+  }
+  // The folders loadJob reads a this.yaml from; `dir` was discovered under `root`, so a prefix test
+  // is enough to stop where loadJob stops.
+  for (let d = dir; ; d = dirname(d)) {
+    part(h, parentDigest(d, scan, parentDigests));
+    if (d === root || !d.startsWith(`${root}${sep}`) || dirname(d) === d) break;
+  }
+  if (scan.noAssets.has(dir)) part(h, 'no assets');
+  else if (!assetsDigest(h, join(dir, ASSETS_DIR), '')) return undefined;
+  return h.digest('hex');
+}
+
+function parentDigest(dir: string, scan: JobScan, memo: Map<string, string>): string {
+  let digest = memo.get(dir);
+  if (digest === undefined) {
+    if (scan.parents.get(dir) === null) digest = '-';
+    else {
+      try {
+        digest = createHash('sha256')
+          .update(readFileSync(join(dir, PARENT_FILE)))
+          .digest('hex');
+      } catch {
+        digest = '-';
+      }
+    }
+    memo.set(dir, digest);
+  }
+  return digest;
+}
+
+/** Asset names and bytes, in name order; false when something there cannot be read. */
+function assetsDigest(h: Hash, folder: string, prefix: string): boolean {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const full = join(folder, e.name);
+    if (e.isDirectory()) {
+      part(h, `dir ${prefix}${e.name}/`);
+      if (!assetsDigest(h, full, `${prefix}${e.name}/`)) return false;
+    } else if (e.isFile()) {
+      part(h, `file ${prefix}${e.name}`);
+      try {
+        part(h, readFileSync(full));
+      } catch {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 /** Run graph, configs and window checks on a loaded job. */
@@ -232,6 +428,31 @@ export function suggest(name: string, known: readonly string[]): string {
 /** The deploy payload of one namespace: each valid job's fields after inheritance, plus its assets. */
 export function deployPayload(report: ProjectReport, namespace: string): Record<string, unknown>[] {
   return report.jobs
-    .filter((j) => j.namespace === namespace && j.raw && j.spec)
-    .map((j) => ({ ...j.raw, assets: j.spec!.assets }));
+    .filter((j) => j.namespace === namespace && ((j.raw && j.spec) || j.cached))
+    .map((j) => jobPayload(j));
+}
+
+/**
+ * One valid job as a deploy sends it. A job taken from the validation cache is loaded from its
+ * files again (no checks): only the few jobs a server asks for in full pay for that.
+ */
+export function jobPayload(job: JobReport): Record<string, unknown> {
+  if (job.raw && job.spec) return { ...job.raw, assets: job.spec.assets };
+  const loaded = job.cached ? loadJob(job.dir, job.root ?? job.dir) : undefined;
+  if (!loaded?.raw || !loaded.spec)
+    throw new OptimusError('JOB_CHANGED', `job ${job.name} changed on disk while it was being deployed`, {
+      category: 'invalid',
+      hint: `run the command again: ${relative(process.cwd(), job.file)} is checked afresh`,
+    });
+  return { ...loaded.raw, assets: loaded.spec.assets };
+}
+
+/**
+ * The content hash the server stores for a job: over its fields after inheritance without
+ * `assets`, and its assets, exactly as the deploy service computes it from the request body.
+ */
+export function jobHash(job: JobReport): string {
+  if (job.hash) return job.hash;
+  const { assets, ...spec } = jobPayload(job);
+  return contentHash({ spec, assets: assets ?? {} });
 }

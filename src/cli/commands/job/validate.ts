@@ -1,6 +1,8 @@
 /**
  * `optimus job validate [jobs...]`: every job (or the named ones) against the plugin specs that
- * resolvePluginSource picks: local plugins when the user chose them, else the server's.
+ * resolvePluginSource picks: local plugins when the user chose them, else the server's. Jobs whose
+ * files and context are unchanged since their last clean check come from the validation cache
+ * (`--no-cache` checks every job); the output is the same either way.
  */
 import { errorsOf, sortProblems, warningsOf } from '../../../core/problem.js';
 import { validateProject } from '../../../services/validate-project.js';
@@ -9,14 +11,19 @@ import type { CommandContext } from '../../command-kit.js';
 import { projectExitCode } from '../../errors.js';
 import { formatProblem, nextFlags, plural, printJson, problemJson, relativeTo } from '../../output.js';
 import { describeSource, explainForServer, resolvePluginSource, sourceJson } from '../../plugin-source.js';
+import { openValidationCache } from '../../validate-cache.js';
 
 export async function run({ args, opts }: CommandContext): Promise<number> {
   const source = await resolvePluginSource(opts);
+  const dir = String(opts.dir ?? '.');
+  const cache = opts.cache === false ? undefined : openValidationCache(dir);
   const report = validateProject({
-    dir: String(opts.dir ?? '.'),
+    dir,
     ...(source ? { pluginsDir: source.dir } : {}),
     only: args,
+    ...(cache ? { cache } : {}),
   });
+  cache?.save();
   const served = [...report.plugins.plugins.keys()];
   for (const problems of [report.problems, ...report.jobs.map((j) => j.problems)])
     explainForServer(problems, source, served);
