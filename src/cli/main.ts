@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     .addOption(pluginsOption())
     .addOption(serverOption())
     .addOption(host())
+    .addOption(noCacheOption())
     .addOption(json())
     .action(lazy(() => import('./commands/job/validate.js')));
   job
@@ -140,10 +141,70 @@ export function buildProgram(): Command {
     .command('deploy')
     .description("validate locally with the server's plugin specs, then deploy namespaces' jobs")
     .option('-n, --namespace <name...>', 'only these namespaces (default: all)')
+    .option(
+      '--plan',
+      'show what the deploy would add, change and delete, and how upstreams would change; apply nothing',
+    )
+    .addOption(noCacheOption())
+    .option('--no-manifest', 'upload every job in full instead of only those the server does not hold')
     .addOption(dir())
     .addOption(host())
     .addOption(json())
     .action(lazy(() => import('./commands/deploy.js')));
+
+  // `replay <job>` creates (the default subcommand); a job named like a subcommand is replayed
+  // with `optimus replay create <job>`.
+  const replay = program
+    .command('replay')
+    .description(
+      'run a job again over a range of scheduled times, with its downstream jobs in dependency order',
+    );
+  replay
+    .command('create', { isDefault: true })
+    .description(
+      'replay a job: `optimus replay <job> --from D --to D` (same as `optimus replay create <job> …`)',
+    )
+    .argument('<job>', 'job name')
+    // Checked by the command, not commander, so a bad --dir is reported first as for every command.
+    .option('--from <date>', 'first scheduled time, inclusive: a date (UTC) or an RFC 3339 time')
+    .option('--to <date>', 'last scheduled time, inclusive: a date (the whole day, UTC) or an RFC 3339 time')
+    .option('--downstream', 'also every job downstream of it, each after the upstream windows it reads')
+    .option('--parallel', "run a job's windows side by side instead of one after another")
+    .option('--wait', 'follow it until it ends; exit 1 if it fails or is cancelled')
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/replay/create.js')));
+  replay
+    .command('status')
+    .description("show a replay's progress: a grid of jobs × windows with each window's state")
+    .argument('<id>', 'replay id (see `optimus replay list`)')
+    .option('--watch', 'keep showing it until it ends')
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/replay/status.js')));
+  replay
+    .command('cancel')
+    .description('cancel a replay: its queued and running runs are cancelled, no more are created')
+    .argument('<id>', 'replay id')
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/replay/cancel.js')));
+  replay
+    .command('list')
+    .description("list the project's replays, newest first")
+    .option('--job <job>', 'only replays of this job')
+    .option('--limit <n>', 'how many (default 20, at most 1000)')
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/replay/list.js')));
 
   const secret = program
     .command('secret')
@@ -263,6 +324,9 @@ const pluginsOption = () =>
     '--plugins <dir>',
     "local plugin specs to check against; default: the install_location when it holds plugins, else the server's specs",
   );
+/** The validation cache (validate-cache.ts) only saves time; this is the way to rule it out. */
+const noCacheOption = () =>
+  new Option('--no-cache', 'check every job again instead of reusing the checks of unchanged jobs');
 const serverOption = () =>
   new Option(
     '--server',

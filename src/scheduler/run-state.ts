@@ -5,7 +5,9 @@
  * run always see the state the other left.
  *
  * Rules, as Airflow applies them to the DAG a job compiles to:
- * - a run starts (its first nodes become queued) once depends_on_past allows it;
+ * - a run starts (its first nodes become queued) once depends_on_past allows it and its upstream
+ *   jobs' runs for its window have succeeded (upstream-wait.ts decides that); a run that waited for
+ *   them longer than its upstream timeout fails without running anything;
  * - pre hooks and the task run when every upstream succeeded, else they are `upstream_failed`;
  * - post hooks run only after the task succeeded (skipped when it did not);
  * - fail hooks run only when the task failed, or never ran because a pre hook failed (Airflow's
@@ -23,6 +25,7 @@ import type {
   RunSettings,
 } from '../store/run-store.js';
 import { NODE_FINISHED } from '../store/run-store.js';
+import type { UpstreamDecision } from './upstream-wait.js';
 
 /** How one attempt of a node ended, as the runner saw it. */
 export type AttemptOutcome =
@@ -59,8 +62,16 @@ const failedLike = (s: NodeStatus) => s === 'failed' || s === 'upstream_failed';
 /**
  * Start a queued run. `previous` is the job's run scheduled just before this one (for
  * depends_on_past); while it has not succeeded the run stays queued with a note saying why.
+ * `upstream` is what upstream-wait.ts decided of its upstream jobs' runs (absent = nothing to wait
+ * for): while not ready the run stays queued with its note; timed out, the run fails and every
+ * node is `upstream_failed` (none ran, and no fail hook runs: nothing of the job failed).
  */
-export function startRun(run: RunRecord, previous: RunRecord | undefined, now: Date): RunChange | undefined {
+export function startRun(
+  run: RunRecord,
+  previous: RunRecord | undefined,
+  now: Date,
+  upstream?: UpstreamDecision,
+): RunChange | undefined {
   if (run.status !== 'queued') return undefined;
   if (run.settings.dependsOnPast && previous && previous.status !== 'succeeded') {
     const stuck = previous.status === 'failed' || previous.status === 'cancelled';
@@ -69,6 +80,17 @@ export function startRun(run: RunRecord, previous: RunRecord | undefined, now: D
       `the job has depends_on_past and that run is ${previous.status}` +
       (stuck ? '; this run starts only once it succeeds, or cancel this one' : '');
     return note === run.note ? undefined : { note };
+  }
+  if (upstream && !upstream.ready) {
+    if (!upstream.timedOut) return upstream.note === run.note ? undefined : { note: upstream.note };
+    return {
+      status: 'failed',
+      note: upstream.note,
+      finishedAt: now,
+      nodes: run.nodes
+        .filter((n) => !finished(n.status))
+        .map((n) => ({ name: n.name, status: 'upstream_failed', notBefore: null, finishedAt: now })),
+    };
   }
   const changes = propagate(run, new Map(), now);
   return finishIfDone(run, changes, now, { status: 'running', startedAt: now, note: null });

@@ -14,6 +14,12 @@
  * - `stop()` stops claiming, stops the running attempts and gives them back (queued again, the
  *   attempt not counted), so the next start runs them again without using up a retry.
  *
+ * A queued run starts once depends_on_past allows and its upstream jobs' runs for its window have
+ * succeeded (upstream-wait.ts). A run found waiting for upstreams is looked at again only every
+ * `upstreamCheckMs`, or at once when a run of one of its upstream jobs ends on this server, and the
+ * runs of one upstream job that any waiting run needs are read in one query per pass: thousands of
+ * waiting runs cost a few queries every few seconds, not one per run per poll.
+ *
  * An attempt's directory (`<data dir>/runs/<run>/<node>/<attempt>`, with the rendered input and
  * secrets in `in/.secret`) is removed when the attempt ends, whatever its result: the logs keep
  * what the node printed, and resolved secrets do not stay on disk.
@@ -24,15 +30,18 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isOptimusError } from '../core/errors.js';
+import { computeWindow } from '../core/window-compute.js';
 import { compileRunInput, type PluginSource, type RunInput, writeRunInput } from '../services/run-input.js';
 import { runRecordFor } from '../services/runs.js';
 import type { SecretCipher } from '../services/secret-cipher.js';
+import { loadJobValue } from '../spec/job-spec.js';
 import type { ServerConfig } from '../spec/server-config.js';
-import type { RunNodeRecord, RunRecord } from '../store/run-store.js';
+import type { RunAtTime, RunNodeRecord, RunRecord } from '../store/run-store.js';
 import type { JobRecord, Json, Store } from '../store/store.js';
 import type { AttemptResult, Executor } from './executor.js';
 import { createLogCapture, type LogCapture } from './log-capture.js';
 import { createProcessExecutor } from './process-executor.js';
+import { advanceReplays } from './replay-advance.js';
 import {
   type AttemptOutcome,
   finishAttempt,
@@ -42,6 +51,16 @@ import {
   startRun,
 } from './run-state.js';
 import { dueTimes, type ScheduleSpec } from './schedule.js';
+import {
+  type Interval,
+  type UpstreamCheck,
+  type UpstreamDecision,
+  type UpstreamTimes,
+  upstreamDecision,
+  upstreamLabel,
+  upstreamTimes,
+  type WaitJob,
+} from './upstream-wait.js';
 
 export interface RunnerOptions {
   store: Store;
@@ -60,6 +79,8 @@ export interface RunnerOptions {
   schedulePassMs?: number;
   /** Runs one job's catch-up creates per scheduler pass at most. */
   maxRunsPerPass?: number;
+  /** How often a run waiting for its upstream jobs' runs is looked at again (default 5 s). */
+  upstreamCheckMs?: number;
   now?: () => Date;
 }
 
@@ -137,7 +158,13 @@ export function createRunner(opts: RunnerOptions): Runner {
   const schedulePassMs = opts.schedulePassMs ?? 5000;
   const maxRunsPerPass = opts.maxRunsPerPass ?? 100;
   const now = opts.now ?? (() => new Date());
-  const defaults = { nodeTimeoutMs: opts.config.nodeTimeoutMs };
+  const defaults = {
+    nodeTimeoutMs: opts.config.nodeTimeoutMs,
+    ...(opts.config.upstreamTimeoutMs !== undefined
+      ? { upstreamTimeoutMs: opts.config.upstreamTimeoutMs }
+      : {}),
+  };
+  const waits = createUpstreamWaits(store, opts.upstreamCheckMs ?? 5000, now);
   const inputDeps = { store, plugins: opts.plugins, cipher: opts.cipher };
 
   let executor: Executor | undefined = opts.executor;
@@ -151,6 +178,9 @@ export function createRunner(opts: RunnerOptions): Runner {
   let started = false;
   let stopping = false;
   let lastSchedulePass = 0;
+  let lastReplayPass = 0;
+  /** A run ended or a replay was created or cancelled: look at the running replays at the next pass. */
+  let replaysDue = true;
   let lastOrphanCheck = 0;
   let runsToStart = true;
   /** What a node needs of its run (fixed once the run exists), so each attempt need not read it again. */
@@ -262,14 +292,44 @@ export function createRunner(opts: RunnerOptions): Runner {
   }
 
   async function startQueuedRuns(): Promise<void> {
-    // Oldest first; runs held back by depends_on_past stay queued and are looked at again.
-    for (const run of await store.runsWithStatus(['queued'], 1000)) {
+    // Oldest first; runs held back by depends_on_past or their upstreams stay queued and are looked
+    // at again. A run whose state would not change (still waiting, same note) is not written.
+    const queued = await store.runsWithStatus(['queued'], 1000);
+    const pastAllows: { run: RunRecord; previous: RunRecord | undefined }[] = [];
+    for (const run of queued) {
       if (stopping) return;
       const previous = run.settings.dependsOnPast
         ? await store.previousRun(run.projectName, run.jobName, run.scheduledAt)
         : undefined;
-      await store.updateRun(run.id, (current) => startRun(current, previous, now()));
+      if (previous && previous.status !== 'succeeded') {
+        if (startRun(run, previous, now())) {
+          await store.updateRun(run.id, (current) => startRun(current, previous, now()));
+        }
+        continue;
+      }
+      pastAllows.push({ run, previous });
     }
+    const { decisions, more } = await waits.decide(
+      pastAllows.map((p) => p.run),
+      queued.map((r) => r.id),
+    );
+    const began = Date.now();
+    for (const [i, { run, previous }] of pastAllows.entries()) {
+      if (stopping) return;
+      const decision = decisions.get(run.id);
+      // Waiting and not due to be looked at again yet, or left for the next pass.
+      if (!decision) continue;
+      if (!startRun(run, previous, now(), decision)) continue;
+      await store.updateRun(run.id, (current) => startRun(current, previous, now(), decision));
+      // Thousands of new waiting runs each get their note once: in slices, so that nodes are
+      // claimed in between.
+      if (Date.now() - began > PASS_BUDGET_MS) {
+        waits.recheck(pastAllows.slice(i + 1).map((p) => p.run.id));
+        wake();
+        return;
+      }
+    }
+    if (more) wake();
   }
 
   async function recordUnrecorded(): Promise<void> {
@@ -322,6 +382,7 @@ export function createRunner(opts: RunnerOptions): Runner {
           finishAttempt(run, node.name, node.attempt, outcome, now(), owner),
         );
         runEnded = after?.status !== 'running';
+        if (after && runEnded) waits.runEnded(after.projectName, after.jobName);
       } catch (e) {
         failed(`cannot record the end of node ${node.name} of run ${node.runId} (will retry)`, e);
         unrecorded.push(record);
@@ -504,6 +565,17 @@ export function createRunner(opts: RunnerOptions): Runner {
         },
       ],
       [
+        'cannot advance replays',
+        async () => {
+          // After a run ended here (its replay may go on), and every scheduler pass for replays that
+          // runs on other servers moved on.
+          if (!replaysDue && Date.now() - lastReplayPass < schedulePassMs) return;
+          replaysDue = false;
+          lastReplayPass = Date.now();
+          if ((await advanceReplays({ store, now: now(), logger, defaults })) > 0) runsToStart = true;
+        },
+      ],
+      [
         'cannot start queued runs',
         async () => {
           if (!runsToStart) return;
@@ -526,7 +598,10 @@ export function createRunner(opts: RunnerOptions): Runner {
   /** `lookForRuns` false: only claim nodes (a node ended, its run goes on: no run can have become startable). */
   function wake(lookForRuns = true): void {
     if (!started || stopping) return;
-    if (lookForRuns) runsToStart = true;
+    if (lookForRuns) {
+      runsToStart = true;
+      replaysDue = true;
+    }
     if (passing) {
       again = true;
       return;
@@ -582,5 +657,215 @@ export function createRunner(opts: RunnerOptions): Runner {
     wake: () => wake(),
 
     stats: () => ({ owner, running: running.size, ...stats }),
+  };
+}
+
+/** Jobs, project presets and computed upstream times a waiting run needs, read at most this often. */
+interface ReadJob {
+  readAt: number;
+  job?: JobRecord;
+  /** What the wait reads of the job's spec; undefined when the spec cannot be read. */
+  wait?: WaitJob;
+  /** Changes when anything `wait` was computed from does (the job's hash, its project's presets). */
+  version: string;
+}
+
+/**
+ * Time one pass spends on deciding and noting waiting runs before it lets nodes be claimed (the
+ * next pass goes on where this one stopped): finding an upstream's times takes up to tens of ms.
+ */
+const PASS_BUDGET_MS = 250;
+
+/** Computed upstream times kept at most (a few per waiting run). */
+const MAX_CACHED_TIMES = 20_000;
+/** Scheduled times per newestRunsAt query: bounds one statement's parameters. */
+const TIMES_PER_QUERY = 5000;
+
+/**
+ * The runner's side of waiting for upstream jobs: decides, for the queued runs it is given, which
+ * may start, reading what upstream-wait.ts needs with as few queries as it can (see the module
+ * comment), and remembers the runs still waiting and when to look at them again.
+ */
+function createUpstreamWaits(store: Store, checkMs: number, now: () => Date) {
+  const jobs = new Map<string, ReadJob>();
+  const presets = new Map<string, { readAt: number; presets: Record<string, Json> | null; key: string }>();
+  const times = new Map<string, UpstreamTimes>();
+  /** Run id → when to look at it again, and the upstream jobs (`project/job`) it waits for. */
+  const waiting = new Map<number, { nextCheck: number; upstreams: string[] }>();
+  /** Jobs with a run that ended on this server since the last decide(). */
+  let ended = new Set<string>();
+
+  async function presetsOf(project: string, at: number) {
+    let entry = presets.get(project);
+    if (!entry || at - entry.readAt >= checkMs) {
+      const windowPresets = (await store.getProject(project))?.windowPresets ?? null;
+      entry = { readAt: at, presets: windowPresets, key: JSON.stringify(windowPresets) };
+      presets.set(project, entry);
+    }
+    return entry;
+  }
+
+  async function readJob(project: string, name: string, at: number): Promise<ReadJob> {
+    const key = `${project}/${name}`;
+    const cached = jobs.get(key);
+    if (cached && at - cached.readAt < checkMs) return cached;
+    const job = await store.findJob(project, name);
+    if (!job) {
+      const gone: ReadJob = { readAt: at, version: '' };
+      jobs.set(key, gone);
+      return gone;
+    }
+    const p = await presetsOf(project, at);
+    const version = `${job.hash}|${p.key}`;
+    if (cached?.job && cached.version === version) {
+      // Same spec and presets: keep what was derived from them, take the fresh upstreams.
+      const fresh: ReadJob = { ...cached, readAt: at, job };
+      jobs.set(key, fresh);
+      return fresh;
+    }
+    const entry: ReadJob = { readAt: at, job, version };
+    const wait = waitJobOf(job, p.presets);
+    if (wait) entry.wait = wait;
+    jobs.set(key, entry);
+    return entry;
+  }
+
+  function timesFor(upKey: string, up: ReadJob, window: Interval): UpstreamTimes {
+    const key = `${upKey}@${up.version}|${window.start.getTime()}|${window.end.getTime()}`;
+    let found = times.get(key);
+    if (!found) {
+      found = up.wait
+        ? upstreamTimes(up.wait, window)
+        : { times: [], truncated: false, problem: 'its deployed spec cannot be read; deploy it again' };
+      if (times.size >= MAX_CACHED_TIMES) times.delete(times.keys().next().value!);
+      times.set(key, found);
+    }
+    return found;
+  }
+
+  return {
+    /** Look at these runs on the next pass (what was decided for them was not applied). */
+    recheck(ids: readonly number[]) {
+      for (const id of ids) waiting.delete(id);
+    },
+
+    /** A run of this job ended on this server: the runs waiting for it are looked at on the next pass. */
+    runEnded(project: string, job: string) {
+      ended.add(`${project}/${job}`);
+    },
+
+    /**
+     * Decisions for those of `runs` due to be looked at (a run missing from the result is waiting
+     * and was looked at less than `checkMs` ago). `queuedIds`: every run still queued, so that
+     * what is remembered of runs that left the queue is dropped. `more`: runs were left for the
+     * next pass, as deciding them all would have taken longer than PASS_BUDGET_MS.
+     */
+    async decide(
+      runs: readonly RunRecord[],
+      queuedIds: readonly number[],
+    ): Promise<{ decisions: Map<number, UpstreamDecision>; more: boolean }> {
+      const at = now().getTime();
+      const began = Date.now();
+      let more = false;
+      const justEnded = ended;
+      ended = new Set();
+      const stillQueued = new Set(queuedIds);
+      for (const id of waiting.keys()) if (!stillQueued.has(id)) waiting.delete(id);
+
+      const decisions = new Map<number, UpstreamDecision>();
+      const pending: { run: RunRecord; checks: { label: string; key: string; times: UpstreamTimes }[] }[] =
+        [];
+      /** Upstream job → the scheduled times any pending run needs, by epoch ms. */
+      const wanted = new Map<string, Map<number, Date>>();
+      for (const run of runs) {
+        if (run.trigger === 'replay') {
+          decisions.set(run.id, { ready: true });
+          continue;
+        }
+        const w = waiting.get(run.id);
+        if (w && w.nextCheck > at && !w.upstreams.some((k) => justEnded.has(k))) continue;
+        if (Date.now() - began > PASS_BUDGET_MS) {
+          more = true;
+          // The runs left for the next pass may wait for these jobs too.
+          for (const k of justEnded) ended.add(k);
+          break;
+        }
+        const own = await readJob(run.projectName, run.jobName, at);
+        const edges = own.job?.upstreams ?? [];
+        let window: Interval | undefined;
+        try {
+          if (own.wait) window = computeWindow(own.wait.window, run.scheduledAt);
+        } catch {
+          // Its own window cannot be computed: the run starts and fails preparing its input, saying why.
+        }
+        if (edges.length === 0 || !window) {
+          decisions.set(run.id, { ready: true });
+          continue;
+        }
+        const checks: (typeof pending)[number]['checks'] = [];
+        for (const edge of edges) {
+          const key = `${edge.project}/${edge.job}`;
+          const up = await readJob(edge.project, edge.job, at);
+          // A deleted upstream imposes nothing.
+          if (!up.job) continue;
+          const found = timesFor(key, up, window);
+          const label = upstreamLabel(run.projectName, { ...edge, namespace: up.job.namespaceName });
+          checks.push({ label, key, times: found });
+          const set = wanted.get(key) ?? new Map<number, Date>();
+          wanted.set(key, set);
+          for (const t of found.times) set.set(t.getTime(), t);
+        }
+        pending.push({ run, checks });
+      }
+
+      const newest = new Map<string, RunAtTime[]>();
+      for (const [key, set] of wanted) {
+        const all = [...set.values()];
+        const found: RunAtTime[] = [];
+        const slash = key.indexOf('/');
+        for (let i = 0; i < all.length; i += TIMES_PER_QUERY) {
+          found.push(
+            ...(await store.newestRunsAt(
+              key.slice(0, slash),
+              key.slice(slash + 1),
+              all.slice(i, i + TIMES_PER_QUERY),
+            )),
+          );
+        }
+        newest.set(key, found);
+      }
+
+      const decidedAt = now();
+      for (const { run, checks } of pending) {
+        const full: UpstreamCheck[] = checks.map((c) => {
+          const mine = new Set(c.times.times.map((t) => t.getTime()));
+          return {
+            label: c.label,
+            times: c.times,
+            runs: (newest.get(c.key) ?? []).filter((r) => mine.has(r.scheduledAt.getTime())),
+          };
+        });
+        const decision = upstreamDecision(run, full, decidedAt);
+        decisions.set(run.id, decision);
+        if (decision.ready || decision.timedOut) waiting.delete(run.id);
+        else waiting.set(run.id, { nextCheck: at + checkMs, upstreams: checks.map((c) => c.key) });
+      }
+      return { decisions, more };
+    },
+  };
+}
+
+/** What the wait reads of a deployed job: its window (with its project's presets) and schedule. */
+function waitJobOf(job: JobRecord, presets: Record<string, Json> | null): WaitJob | undefined {
+  const spec = loadJobValue(job.spec, []).spec;
+  if (!spec) return undefined;
+  return {
+    window: {
+      version: spec.version,
+      ...(spec.task.window ? { window: spec.task.window } : {}),
+      ...(spec.schedule.interval ? { interval: spec.schedule.interval } : {}),
+      presets,
+    },
+    schedule: scheduleOf(job.spec),
   };
 }

@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { Inferrer } from '../services/lineage-contract.js';
 import type { RunDefaults } from '../services/runs.js';
 import type { SecretCipher } from '../services/secret-cipher.js';
 import { DEFAULT_NODE_TIMEOUT_MS } from '../spec/server-config.js';
@@ -16,6 +17,7 @@ import { type AnyRoute, defineRoute, openApiDocument, registerRoutes } from './r
 import { jobRoutes } from './routes/jobs.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { projectRoutes } from './routes/projects.js';
+import { replayRoutes } from './routes/replays.js';
 import { runInputRoutes } from './routes/run-input.js';
 import { runRoutes } from './routes/runs.js';
 import { secretRoutes } from './routes/secrets.js';
@@ -36,6 +38,8 @@ export interface AppDeps {
   runner?: { wake(): void };
   /** What runs triggered through the API get when their job says nothing (the server config's `scheduler`). */
   runDefaults?: RunDefaults;
+  /** Infers deployed jobs' destinations and sources; absent: deploys resolve static dependencies only. */
+  inferrer?: Inferrer;
 }
 
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -57,9 +61,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     ...pluginRoutes(deps.plugins),
     ...projectRoutes(deps.store, deps.plugins),
     ...secretRoutes(deps.store, deps.cipher),
-    ...jobRoutes(deps.store, deps.plugins),
+    ...jobRoutes(deps.store, deps.plugins, deps.inferrer),
     ...runInputRoutes({ ...deps, secretTokens: deps.secretTokens ?? [] }),
     ...runRoutes({
+      store: deps.store,
+      runner: deps.runner,
+      defaults: deps.runDefaults ?? { nodeTimeoutMs: DEFAULT_NODE_TIMEOUT_MS },
+    }),
+    ...replayRoutes({
       store: deps.store,
       runner: deps.runner,
       defaults: deps.runDefaults ?? { nodeTimeoutMs: DEFAULT_NODE_TIMEOUT_MS },

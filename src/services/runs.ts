@@ -8,6 +8,7 @@ import { OptimusError } from '../core/errors.js';
 import { quote } from '../core/names.js';
 import type { NodeStage } from '../core/run-graph.js';
 import { parseDuration } from '../core/template/go-time.js';
+import { DEFAULT_UPSTREAM_TIMEOUT_MS } from '../spec/server-config.js';
 import {
   NODE_FINISHED,
   type NodeChange,
@@ -25,6 +26,8 @@ import type { JobRecord } from '../store/store.js';
 export interface RunDefaults {
   /** Timeout of one attempt of a node when the job's `behavior.timeout` says nothing. */
   nodeTimeoutMs: number;
+  /** How long a run may wait for its upstream jobs' runs (the server's `scheduler.upstream_timeout`); default 24h. */
+  upstreamTimeoutMs?: number;
 }
 
 const STAGES: readonly NodeStage[] = ['pre', 'task', 'post', 'fail'];
@@ -69,6 +72,7 @@ export function runSettingsFor(spec: unknown, defaults: RunDefaults): RunSetting
     exponentialBackoff: field(retry, 'exponential_backoff') === true,
     timeoutMs: timeout !== undefined && timeout > 0 ? timeout : defaults.nodeTimeoutMs,
     dependsOnPast: field(behavior, 'depends_on_past') === true,
+    upstreamTimeoutMs: defaults.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
   };
 }
 
@@ -226,6 +230,7 @@ export function runView(run: RunRecord, now = new Date()) {
       exponential_backoff: run.settings.exponentialBackoff,
       timeout_ms: run.settings.timeoutMs,
       depends_on_past: run.settings.dependsOnPast,
+      upstream_timeout_ms: run.settings.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
     },
     nodes: run.nodes.map((n) => nodeView(n, now)),
   };

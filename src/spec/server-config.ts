@@ -79,6 +79,14 @@ export const serverConfigSchema = z.looseObject({
         .describe(
           "local runner: longest one attempt of a node may run unless the job's behavior.timeout says (default 1h)",
         ),
+      upstream_timeout: z
+        .string()
+        .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/, 'a duration such as 12h or 48h')
+        .refine((v) => durationMs(v) > 0, 'a duration longer than zero, such as 12h or 48h')
+        .optional()
+        .describe(
+          "local runner: longest a run waits for its upstream jobs' runs of its window before it fails (default 24h)",
+        ),
       docker: z
         .strictObject({
           network: z.string().min(1).optional().describe('docker run --network (default none)'),
@@ -115,6 +123,11 @@ export interface ServerConfig {
     concurrency: number;
     /** Local runner: default timeout of one attempt of a node. */
     nodeTimeoutMs: number;
+    /**
+     * Local runner: how long after it was created a run waiting for its upstream jobs fails
+     * (always set by the parser; optional so configs built in code may leave it to the default).
+     */
+    upstreamTimeoutMs?: number;
     docker: { network: string; host?: string };
     storagePath?: string;
     baseImage?: string;
@@ -124,6 +137,7 @@ export interface ServerConfig {
 
 export const DEFAULT_CONCURRENCY = 8;
 export const DEFAULT_NODE_TIMEOUT_MS = 60 * 60 * 1000;
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 /** `1h30m`, `45s`, `250ms` → milliseconds, read as Go reads durations (beyond ~290 years: Infinity). */
 export function durationMs(text: string): number {
@@ -137,6 +151,7 @@ function defaultScheduler(): ServerConfig['scheduler'] {
     executor: 'process',
     concurrency: DEFAULT_CONCURRENCY,
     nodeTimeoutMs: DEFAULT_NODE_TIMEOUT_MS,
+    upstreamTimeoutMs: DEFAULT_UPSTREAM_TIMEOUT_MS,
     docker: { network: 'none' },
   };
 }
@@ -228,6 +243,7 @@ export function parseServerConfig(src: YamlSource): { config?: ServerConfig; pro
   if (sch?.executor) config.scheduler.executor = sch.executor;
   if (sch?.concurrency) config.scheduler.concurrency = sch.concurrency;
   if (sch?.node_timeout) config.scheduler.nodeTimeoutMs = durationMs(sch.node_timeout);
+  if (sch?.upstream_timeout) config.scheduler.upstreamTimeoutMs = durationMs(sch.upstream_timeout);
   if (sch?.docker?.network) config.scheduler.docker.network = sch.docker.network;
   if (sch?.docker?.host) config.scheduler.docker.host = sch.docker.host;
   if (serve.ingress_host) config.serve.ingressHost = serve.ingress_host;

@@ -79,6 +79,13 @@ const SUCCESS: [string, () => string[]][] = [
   ['job runs', () => ['campaign-performance', '--dir', project]],
   ['job logs', () => ['campaign-performance', '--dir', project]],
   ['job cancel', () => ['campaign-performance', '--run', freshRun(), '--dir', project]],
+  [
+    'replay create',
+    () => ['campaign-performance', '--from', '2026-03-01', '--to', '2026-03-02', '--dir', project],
+  ],
+  ['replay list', () => ['--dir', project]],
+  ['replay status', () => [latestReplay(), '--dir', project]],
+  ['replay cancel', () => [latestReplay(), '--dir', project]],
   ['project describe', () => ['--dir', project]],
   ['namespace list', () => ['--dir', project]],
   ['namespace describe', () => ['marketing', '--dir', project]],
@@ -130,6 +137,14 @@ function freshRun(): string {
   const id = /^run (\d+) /.exec(r.stdout)?.[1];
   if (!id) throw new Error(`job run: ${r.stdout}${r.stderr}`);
   return id;
+}
+
+/** The newest replay's id, for `replay status` and `replay cancel`. */
+function latestReplay(): string {
+  const r = run(['replay', 'list', '--json', '--dir', project, '--host', server.url]);
+  const id = (r.json() as { replays?: { id: number }[] }).replays?.[0]?.id;
+  if (!id) throw new Error(`replay list: ${r.stdout}${r.stderr}`);
+  return String(id);
 }
 
 /** Keys written by users (config names, asset files) or by another standard (JSON Schema). */

@@ -43,6 +43,7 @@ function makeRun(defs: NodeDef[], settings: Partial<RunSettings> = {}, id = 1): 
     jobName: 'j',
     scheduledAt: at(0),
     trigger: 'schedule',
+    replayId: null,
     status: 'queued',
     jobHash: 'h',
     settings: { ...SETTINGS, ...settings },

@@ -99,6 +99,13 @@ function validBodies(): unknown[] {
     { namespace: { name: 'marketing', config: { k: 'v' } } },
     { value: 'c2VjcmV0', namespace_name: 'marketing' },
     { config: { PROJECT: 'p' }, answers: { TABLE: 't' }, role: 'hook' },
+    {
+      job: 'attribution',
+      from: '2026-03-01',
+      to: '2026-03-02T06:00:00+07:00',
+      downstream: true,
+      parallel: false,
+    },
   ];
 }
 
@@ -158,7 +165,9 @@ const mutation = fc.record({
 const body = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc.tuple(fc.nat(), mutation).map(([i, m]) => JSON.stringify(mutate(validBodies()[i % 5], m))),
+    arbitrary: fc
+      .tuple(fc.nat(), mutation)
+      .map(([i, m]) => JSON.stringify(mutate(validBodies()[i % validBodies().length], m))),
   },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },

@@ -68,6 +68,8 @@ const jobRecord = (spec: Json, runGraph: Json = GRAPH): JobRecord => ({
   assets: {},
   hash: 'h1',
   runGraph,
+  lineage: null,
+  upstreams: [],
   createdAt: new Date(),
   updatedAt: new Date(),
 });
@@ -127,6 +129,7 @@ describe('the run a job gets', () => {
       exponentialBackoff: true,
       timeoutMs: 5_400_000,
       dependsOnPast: true,
+      upstreamTimeoutMs: 86_400_000,
     });
     expect(
       runSettingsFor({ behavior: { retry: { delay: '250ms' }, timeout: '45s' } }, DEFAULTS),
@@ -144,12 +147,18 @@ describe('the run a job gets', () => {
       exponentialBackoff: false,
       timeoutMs: 7_000,
       dependsOnPast: false,
+      upstreamTimeoutMs: 86_400_000,
     };
     const defaults = { nodeTimeoutMs: 7_000 };
     expect(runSettingsFor({ name: 'x' }, defaults)).toEqual(plain);
     // `behavior:` left empty in YAML arrives as null; a delay of 0 may arrive as a number.
     expect(runSettingsFor({ behavior: null }, defaults)).toEqual(plain);
     expect(runSettingsFor({ behavior: { retry: { count: 0, delay: 0 } } }, defaults)).toEqual(plain);
+    // The server's scheduler.upstream_timeout when it has one.
+    expect(runSettingsFor({}, { ...defaults, upstreamTimeoutMs: 3_600_000 })).toEqual({
+      ...plain,
+      upstreamTimeoutMs: 3_600_000,
+    });
   });
 
   it('refuses a job whose stored run graph has no task, saying to deploy it again', () => {

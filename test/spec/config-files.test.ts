@@ -101,15 +101,16 @@ telemetry: {profile_addr: ":9110"}
   it('reads the local runner settings, with defaults for what is left out', () => {
     const dir = tempDir({
       'a.yaml':
-        'scheduler: {executor: docker, concurrency: 3, node_timeout: 1h30m, docker: {network: host}}\n',
+        'scheduler: {executor: docker, concurrency: 3, node_timeout: 1h30m, upstream_timeout: 48h, docker: {network: host}}\n',
       'b.yaml': 'serve: {port: 9300}\n',
-      'c.yaml': 'scheduler: {executor: ssh, concurrency: 0, node_timeout: 0s}\n',
+      'c.yaml': 'scheduler: {executor: ssh, concurrency: 0, node_timeout: 0s, upstream_timeout: 0s}\n',
     });
     expect(loadServerConfig(join(dir, 'a.yaml')).config!.scheduler).toEqual({
       type: 'local',
       executor: 'docker',
       concurrency: 3,
       nodeTimeoutMs: 5_400_000,
+      upstreamTimeoutMs: 172_800_000,
       docker: { network: 'host' },
     });
     expect(loadServerConfig(join(dir, 'b.yaml')).config!.scheduler).toEqual({
@@ -117,12 +118,14 @@ telemetry: {profile_addr: ":9110"}
       executor: 'process',
       concurrency: 8,
       nodeTimeoutMs: 3_600_000,
+      upstreamTimeoutMs: 86_400_000,
       docker: { network: 'none' },
     });
     expect(errorsOf(loadServerConfig(join(dir, 'c.yaml')).problems).map((p) => p.path)).toEqual([
       'scheduler.executor',
       'scheduler.concurrency',
       'scheduler.node_timeout',
+      'scheduler.upstream_timeout',
     ]);
   });
 
