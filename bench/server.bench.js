@@ -2,15 +2,15 @@
 // the embedded store, end to end over HTTP; re-deploy unchanged and with one job changed; then
 // GET /api/v1beta1/plugins throughput on loopback. With BENCH_PG_URL (or a local cluster found by
 // bench/postgres.js) the same deploy runs on PostgreSQL.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { serve } from './serve-kit.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin/optimus.js');
 const JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
 
 function job(i, variant = '') {
@@ -26,35 +26,6 @@ function job(i, variant = '') {
       { name: 'publish', type: 'publish-event', config: { TOPIC: `t.${i}` } },
     ],
     assets: { 'main.py': `# job ${i}\n${'x'.repeat(1014)}\n` },
-  };
-}
-
-async function serve(dir, env = {}) {
-  const config = join(dir, 'server.yaml');
-  writeFileSync(config, `plugins: {install_location: ${JSON.stringify(join(ROOT, 'examples/plugins'))}}\n`);
-  const child = spawn(
-    process.execPath,
-    [BIN, 'serve', '-c', config, '--data-dir', join(dir, 'data'), '--port', '0', '--json'],
-    {
-      env: { ...process.env, OPTIMUS_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{"listening"'));
-      if (line) resolve(JSON.parse(line).listening);
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
-  });
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.on('exit', r));
-    },
   };
 }
 
@@ -78,7 +49,12 @@ async function timed(fn) {
 
 async function deployRun(label, env) {
   const dir = mkdtempSync(join(tmpdir(), 'optimus-bench-srv-'));
-  const s = await serve(dir, env);
+  const s = await serve(
+    dir,
+    `plugins: {install_location: ${JSON.stringify(join(ROOT, 'examples/plugins'))}}\n`,
+    [],
+    env,
+  );
   try {
     await call(s.url, 'POST', '/api/v1beta1/project', { project: { name: 'bench' } });
     await call(s.url, 'POST', '/api/v1beta1/project/bench/namespace', { namespace: { name: 'n' } });

@@ -1,10 +1,12 @@
 // `npm run demo`: the whole path that exists so far, on the example project and the embedded
 // defaults. Validate plugins and jobs locally, install the plugins (a file provider, plus the
-// example binary plugin) for a server, start `optimus serve` on a throwaway data dir, deploy,
-// store secrets, inspect a job, run it on the embedded runner and read its run graph and logs
-// (checking no secret value was printed), then stop the server. Exits non-zero if any step fails.
+// example binary plugin) for a server, start `optimus serve` on a throwaway data dir, deploy (each
+// job's upstreams inferred from its SQL), store secrets, inspect a job's lineage, plan a change
+// without applying it, run a job on the embedded runner and read its run graph and logs (checking
+// no secret value was printed), replay a day with its downstream jobs in order, then stop the
+// server. Exits non-zero if any step fails.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -124,7 +126,40 @@ step(
 );
 step('names, scopes and digests only', ['secret', 'list', ...at]);
 step('deploy again: nothing changed', ['deploy', ...at]);
-step('what the server holds for a job', ['job', 'inspect', 'revenue-daily', ...at]);
+step('what the server holds for a job, and who reads what it writes', [
+  'job',
+  'inspect',
+  'revenue-daily',
+  ...at,
+]);
+step('its upstreams, inferred from its query.sql across namespaces: nobody listed them', [
+  'job',
+  'inspect',
+  'marketing-roi',
+  ...at,
+]);
+
+// A change, planned and not applied: a copy of the project where marketing-roi no longer reads revenue.
+const edited = join(work, 'project');
+cpSync(join(root, 'examples/project'), edited, {
+  recursive: true,
+  filter: (src) => !src.endsWith('.plugins'),
+});
+const roiQuery = join(edited, 'finance/jobs/marketing-roi/assets/query.sql');
+writeFileSync(
+  roiQuery,
+  readFileSync(roiQuery, 'utf8')
+    .replace('sum(r.revenue) / nullif(any_value(s.spend), 0) as roas', 'any_value(s.spend) as spend')
+    .replace(/from `acme-dw\.finance\.revenue_daily` r\ncross join spend s/, 'from spend s'),
+);
+step('plan a deploy of that copy: the changed asset, and the upstream it would lose; nothing applied', [
+  'deploy',
+  '--plan',
+  '--dir',
+  edited,
+  '--host',
+  url,
+]);
 
 // 4. The embedded runner: run a job with a task and three hooks, watch it, read what it printed.
 captured('run it now and wait: each node as it changes (exit 1 if the run fails)', [
@@ -157,6 +192,25 @@ for (const [name, value] of Object.entries(secrets))
 process.stdout.write(
   `\nsecret check: the task used WH_TOKEN and the hook SLACK_TOKEN; neither value appears in anything printed above\n`,
 );
+
+// 5. Replay: the day again for revenue-daily and, in dependency order, every job downstream of it.
+captured('replay a day: revenue-daily first, then marketing-roi (it reads revenue-daily’s table)', [
+  'replay',
+  'revenue-daily',
+  '--from',
+  '2026-03-01',
+  '--to',
+  '2026-03-01',
+  '--downstream',
+  '--wait',
+  ...at,
+]);
+const replays = JSON.parse(captured('', ['replay', 'list', '--json', ...at], { quiet: true }));
+const replay = replays.replays?.[0];
+if (replay?.status !== 'succeeded') fail(`the replay did not succeed: ${JSON.stringify(replay)}`);
+captured('its progress per job and window', ['replay', 'status', String(replay.id), ...at]);
+for (const [name, value] of Object.entries(secrets))
+  if (printed.includes(value)) fail(`the value of secret ${name} was printed`);
 
 server.removeAllListeners('exit');
 server.kill('SIGTERM');
