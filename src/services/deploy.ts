@@ -282,9 +282,7 @@ export async function deployManifest(
   jobs: readonly KeepEntry[],
 ): Promise<{ send: string[]; unchanged: string[]; deleted: string[] }> {
   const current = new Map(
-    (await store.jobSummaries(projectName))
-      .filter((s) => s.namespaceName === namespace)
-      .map((s) => [s.name, s.hash]),
+    (await store.jobSummaries(projectName, { namespace })).map((s) => [s.name, s.hash]),
   );
   const send: string[] = [];
   const unchanged: string[] = [];
@@ -302,14 +300,20 @@ async function prepare(deps: DeployDeps, req: DeployRequest, record: boolean): P
   const projectName = req.project.name;
   const problems: Problem[] = [];
   const rules = parseHookRules(req.project.pluginDependencies).rules;
-  const [summaries, secrets] = await Promise.all([
-    store.jobSummaries(projectName),
+  // Only the sent jobs' names can clash with another namespace's jobs: read those, not the project.
+  const sentNames = req.jobs.flatMap((j) =>
+    j !== null && typeof j === 'object' && typeof (j as { name?: unknown }).name === 'string'
+      ? [(j as { name: string }).name]
+      : [],
+  );
+  const [mine, namesake, secrets] = await Promise.all([
+    store.jobSummaries(projectName, { namespace: req.namespace }),
+    store.jobSummaries(projectName, { names: sentNames }),
     store.secretsVisibleTo(projectName, req.namespace),
   ]);
   const elsewhere = new Map(
-    summaries.filter((s) => s.namespaceName !== req.namespace).map((s) => [s.name, s.namespaceName]),
+    namesake.filter((s) => s.namespaceName !== req.namespace).map((s) => [s.name, s.namespaceName]),
   );
-  const mine = summaries.filter((s) => s.namespaceName === req.namespace);
   const current = new Map(mine.map((s) => [s.name, s.hash]));
   const storedKeys = new Map(mine.map((s) => [s.name, s.lineageKey]));
   const keep = req.keep ?? [];

@@ -403,9 +403,10 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
         ).map(toSecret),
       ),
 
-    jobSummaries: (projectName) =>
-      guard(`jobs of project "${projectName}"`, () =>
-        db
+    jobSummaries: (projectName, only = {}) =>
+      guard(`jobs of project "${projectName}"`, async () => {
+        if (only.names?.length === 0) return [];
+        let q = db
           .selectFrom('jobs')
           .select([
             'namespace_name as namespaceName',
@@ -414,10 +415,11 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
             'lineage_key as lineageKey',
             'updated_at as updatedAt',
           ])
-          .where('project_name', '=', projectName)
-          .orderBy('name')
-          .execute(),
-      ),
+          .where('project_name', '=', projectName);
+        if (only.namespace !== undefined) q = q.where('namespace_name', '=', only.namespace);
+        if (only.names) q = q.where('name', '=', sql<string>`any(${[...only.names]}::text[])`);
+        return q.orderBy('name').execute();
+      }),
 
     listJobs: (projectName, namespaceName) =>
       guard(`jobs of namespace "${namespaceName}" of project "${projectName}"`, async () =>

@@ -144,8 +144,15 @@ export interface Store extends RunStore, LineageStore, ReplayStore {
   /** Project-level secrets plus those of the namespace. */
   secretsVisibleTo(projectName: string, namespaceName: string): Promise<SecretRecord[]>;
 
-  /** Every job of the project (names are unique per project), without specs. */
-  jobSummaries(projectName: string): Promise<JobSummary[]>;
+  /**
+   * Every job of the project (names are unique per project), without specs; only those of one
+   * namespace, or only those of these names, when asked (a deploy that sends few jobs of a large
+   * project reads few rows).
+   */
+  jobSummaries(
+    projectName: string,
+    only?: { namespace?: string; names?: readonly string[] },
+  ): Promise<JobSummary[]>;
   listJobs(projectName: string, namespaceName: string): Promise<JobRecord[]>;
   getJob(projectName: string, namespaceName: string, name: string): Promise<JobRecord | undefined>;
   /** Also removes the edges other jobs had to it, so none points at a job that is gone. */

@@ -703,6 +703,12 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
         ]);
         expect(summaries[0]!.updatedAt).toBeInstanceOf(Date);
         expect(await store.jobSummaries(await project())).toEqual([]);
+        const names = async (only: { namespace?: string; names?: string[] }) =>
+          (await store.jobSummaries(p, only)).map((s) => s.name);
+        expect(await names({ namespace: 'ns1' })).toEqual(['a', 'z']);
+        expect(await names({ names: ['z', 'm', 'nobody'] })).toEqual(['m', 'z']);
+        expect(await names({ namespace: 'ns1', names: ['m', 'z'] })).toEqual(['z']);
+        expect(await names({ names: [] })).toEqual([]);
       });
 
       it('gets and deletes a job by namespace and name', async () => {

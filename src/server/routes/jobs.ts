@@ -236,9 +236,7 @@ export function jobRoutes(store: Store, registry: PluginRegistry, inferrer?: Inf
       params: nsParams,
       handler: async ({ params }) => {
         await requireNamespace(store, params.project, params.namespace);
-        const jobs = (await store.jobSummaries(params.project)).filter(
-          (j) => j.namespaceName === params.namespace,
-        );
+        const jobs = await store.jobSummaries(params.project, { namespace: params.namespace });
         return {
           jobs: jobs.map((j) => ({ name: j.name, hash: j.hash, updated_at: j.updatedAt.toISOString() })),
         };
