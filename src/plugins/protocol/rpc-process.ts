@@ -158,6 +158,26 @@ export function startRpcProcess(
 
   const send = (payload: unknown) => child.stdin!.write(`${JSON.stringify(payload)}\n`);
 
+  /** One promise per call of a batch, so one call's failure does not hide the others' answers. */
+  const batchEach = <T>(
+    calls: { method: string; params?: unknown }[],
+    o?: { timeoutMs?: number },
+  ): Promise<T>[] => {
+    if (exited) {
+      const e = exited;
+      return calls.map(() => Promise.reject(e));
+    }
+    const msgs = calls.map((c) => ({
+      jsonrpc: '2.0',
+      id: nextId++,
+      method: c.method,
+      ...(c.params === undefined ? {} : { params: c.params }),
+    }));
+    const ps = msgs.map((m) => register(m.id, o?.timeoutMs ?? defaultTimeout, m.method));
+    send(msgs);
+    return ps as Promise<T>[];
+  };
+
   return {
     call<T>(method: string, params?: unknown, o?: { timeoutMs?: number }): Promise<T> {
       if (exited) return Promise.reject(exited);
@@ -166,33 +186,9 @@ export function startRpcProcess(
       send({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
       return p as Promise<T>;
     },
-    batch<T>(calls: { method: string; params?: unknown }[], o?: { timeoutMs?: number }): Promise<T[]> {
-      if (exited) return Promise.reject(exited);
-      const msgs = calls.map((c) => ({
-        jsonrpc: '2.0',
-        id: nextId++,
-        method: c.method,
-        ...(c.params === undefined ? {} : { params: c.params }),
-      }));
-      const ps = msgs.map((m) => register(m.id, o?.timeoutMs ?? defaultTimeout, m.method));
-      send(msgs);
-      return Promise.all(ps) as Promise<T[]>;
-    },
-    batchEach<T>(calls: { method: string; params?: unknown }[], o?: { timeoutMs?: number }): Promise<T>[] {
-      if (exited) {
-        const e = exited;
-        return calls.map(() => Promise.reject(e));
-      }
-      const msgs = calls.map((c) => ({
-        jsonrpc: '2.0',
-        id: nextId++,
-        method: c.method,
-        ...(c.params === undefined ? {} : { params: c.params }),
-      }));
-      const ps = msgs.map((m) => register(m.id, o?.timeoutMs ?? defaultTimeout, m.method));
-      send(msgs);
-      return ps as Promise<T>[];
-    },
+    batch: <T>(calls: { method: string; params?: unknown }[], o?: { timeoutMs?: number }): Promise<T[]> =>
+      Promise.all(batchEach<T>(calls, o)),
+    batchEach,
     async close(graceMs = 1000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const done = new Promise<void>((r) => child.once('close', () => r()));
