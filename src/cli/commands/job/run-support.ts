@@ -116,6 +116,37 @@ export function statusMark(status: string, pc: Colors): string {
   }
 }
 
+/**
+ * A table of runs (or replays): a bold header, columns padded to their widest cell, the STATUS
+ * column coloured by `each[k].status`, and under each row its note and any `below(k)` lines.
+ */
+export function statusTable(
+  header: readonly string[],
+  rows: readonly string[][],
+  each: readonly { status: string; note?: string | null }[],
+  pc: Colors,
+  below: (k: number) => string[] = () => [],
+): string[] {
+  const status = header.indexOf('STATUS');
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const lines = [
+    pc.bold(
+      header
+        .map((h, i) => h.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    ),
+  ];
+  each.forEach((r, k) => {
+    const cells = rows[k]!.map((c, i) => c.padEnd(widths[i]!));
+    cells[status] = statusWord(r.status, pc, widths[status]);
+    lines.push(cells.join('  ').trimEnd());
+    if (r.note) lines.push(pc.dim(`    ${r.note}`));
+    lines.push(...below(k));
+  });
+  return lines;
+}
+
 export function statusWord(status: string, pc: Colors, width = 0): string {
   const word = status.replace('_', ' ').padEnd(width);
   if (status === 'succeeded') return pc.green(word);

@@ -8,7 +8,7 @@ import {
   positiveInt,
   type RunView,
   runTarget,
-  statusWord,
+  statusTable,
 } from './run-support.js';
 
 export async function run({ args, opts }: CommandContext): Promise<number> {
@@ -32,23 +32,9 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     r.status.replace('_', ' '),
     formatDuration(r.duration_ms),
   ]);
-  const header = ['RUN', 'SCHEDULED AT', 'TRIGGER', 'STATUS', 'DURATION'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const lines = [
-    pc.bold(
-      header
-        .map((h, i) => h.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    ),
-  ];
-  runs.forEach((r, k) => {
-    const cells = rows[k]!.map((c, i) => c.padEnd(widths[i]!));
-    cells[3] = statusWord(r.status, pc, widths[3]);
-    lines.push(cells.join('  ').trimEnd());
-    if (r.note) lines.push(pc.dim(`    ${r.note}`));
-    lines.push(...nodeLines(r, pc, '    '));
-  });
+  const lines = statusTable(['RUN', 'SCHEDULED AT', 'TRIGGER', 'STATUS', 'DURATION'], rows, runs, pc, (k) =>
+    nodeLines(runs[k]!, pc, '    '),
+  );
   lines.push(pc.dim(`next: optimus job logs ${job} --run ${runs[0]!.id}${flags}`));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

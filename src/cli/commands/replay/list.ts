@@ -2,7 +2,7 @@
 import { out as pc } from '../../colors.js';
 import type { CommandContext } from '../../command-kit.js';
 import { printJson } from '../../output.js';
-import { positiveInt, statusWord } from '../job/run-support.js';
+import { positiveInt, statusTable } from '../job/run-support.js';
 import { type ReplaySummaryView, replayTarget } from './replay-support.js';
 
 export async function run({ opts }: CommandContext): Promise<number> {
@@ -30,22 +30,12 @@ export async function run({ opts }: CommandContext): Promise<number> {
     `${r.counts.succeeded}/${r.counts.total}`,
     r.created_at.slice(0, 19).replace('T', ' '),
   ]);
-  const header = ['REPLAY', 'JOB', 'RANGE', 'STATUS', 'SUCCEEDED', 'CREATED (UTC)'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const lines = [
-    pc.bold(
-      header
-        .map((h, i) => h.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    ),
-  ];
-  replays.forEach((r, k) => {
-    const cells = rows[k]!.map((c, i) => c.padEnd(widths[i]!));
-    cells[3] = statusWord(r.status, pc, widths[3]);
-    lines.push(cells.join('  ').trimEnd());
-    if (r.note) lines.push(pc.dim(`    ${r.note}`));
-  });
+  const lines = statusTable(
+    ['REPLAY', 'JOB', 'RANGE', 'STATUS', 'SUCCEEDED', 'CREATED (UTC)'],
+    rows,
+    replays,
+    pc,
+  );
   lines.push(pc.dim(`next: optimus replay status ${replays[0]!.id}${target.flags}`));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
