@@ -3,17 +3,13 @@
  * store opens, their static dependencies read from their spec (the same as core/lineage.ts reads
  * them), no lineage and no upstreams until a deploy resolves them.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticDependencies, upstreamResolver } from '../../src/core/lineage.js';
-import { buildStoreImage, createStore } from '../../src/store/create-store.js';
-import { migrations } from '../../src/store/migrations/index.js';
-import { STORE_IMAGE_FILE } from '../../src/store/store-image.js';
+import { createStore } from '../../src/store/create-store.js';
+import { oldStoreImage } from '../helpers/old-store-image.js';
 
 const BEFORE_LINEAGE = ['0001_init', '0002_window_presets', '0003_runs'];
 
@@ -42,23 +38,7 @@ let old: string;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'optimus-test-'));
-  // Any image holds a PostgreSQL cluster; starting from one avoids a slow initdb.
-  let base = STORE_IMAGE_FILE;
-  if (!existsSync(base)) {
-    base = join(root, 'current.tar.gz');
-    await buildStoreImage(base);
-  }
-  const pglite = await PGlite.create({ loadDataDir: new Blob([readFileSync(base)]) });
-  const db = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
-  try {
-    await pglite.exec('drop schema public cascade; create schema public;');
-    const { error } = await new Migrator({
-      db,
-      provider: {
-        getMigrations: async () => Object.fromEntries(BEFORE_LINEAGE.map((n) => [n, migrations[n]!])),
-      },
-    }).migrateToLatest();
-    if (error) throw error;
+  old = await oldStoreImage(root, BEFORE_LINEAGE, async (pglite) => {
     await pglite.exec(`
       insert into projects (name, config) values ('kept', '{}');
       insert into namespaces (project_name, name, config) values ('kept', 'ns', '{}');`);
@@ -68,12 +48,7 @@ beforeAll(async () => {
         [name, JSON.stringify(spec)],
       );
     }
-    await pglite.exec('CHECKPOINT');
-    old = join(root, 'old.tar.gz');
-    writeFileSync(old, new Uint8Array(await (await pglite.dumpDataDir('gzip')).arrayBuffer()));
-  } finally {
-    await db.destroy();
-  }
+  });
 }, 120_000);
 
 afterAll(() => {

@@ -2,17 +2,14 @@
  * Replays arrived with migration 0005: an embedded store made before it keeps its runs, its
  * scheduled runs stay one per job and time, and a replay may run those times again beside them.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildStoreImage, createStore } from '../../src/store/create-store.js';
+import { createStore } from '../../src/store/create-store.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import type { RunInputRecord } from '../../src/store/run-store.js';
-import { STORE_IMAGE_FILE } from '../../src/store/store-image.js';
+import { oldStoreImage } from '../helpers/old-store-image.js';
 
 const BEFORE_REPLAYS = Object.keys(migrations).filter((n) => n < '0005_replays');
 const AT = new Date('2026-01-02T00:00:00Z');
@@ -40,34 +37,13 @@ const runInput = (over: Partial<RunInputRecord> = {}): RunInputRecord => ({
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'optimus-test-'));
-  let base = STORE_IMAGE_FILE;
-  if (!existsSync(base)) {
-    base = join(root, 'current.tar.gz');
-    await buildStoreImage(base);
-  }
-  // Any image holds a PostgreSQL cluster; starting from one avoids a slow initdb.
-  const pglite = await PGlite.create({ loadDataDir: new Blob([readFileSync(base)]) });
-  const db = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
-  try {
-    await pglite.exec('drop schema public cascade; create schema public;');
-    const { error } = await new Migrator({
-      db,
-      provider: {
-        getMigrations: async () => Object.fromEntries(BEFORE_REPLAYS.map((n) => [n, migrations[n]!])),
-      },
-    }).migrateToLatest();
-    if (error) throw error;
-    await pglite.query(
+  old = await oldStoreImage(root, BEFORE_REPLAYS, (pglite) =>
+    pglite.query(
       `insert into runs (project_name, namespace_name, job_name, scheduled_at, trigger, status, job_hash, settings)
        values ('kept', 'ns', 'j', $1, 'schedule', 'succeeded', 'h', '{}'::jsonb)`,
       [AT],
-    );
-    await pglite.exec('CHECKPOINT');
-    old = join(root, 'old.tar.gz');
-    writeFileSync(old, new Uint8Array(await (await pglite.dumpDataDir('gzip')).arrayBuffer()));
-  } finally {
-    await db.destroy();
-  }
+    ),
+  );
 }, 120_000);
 
 afterAll(() => {

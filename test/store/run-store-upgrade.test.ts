@@ -3,17 +3,16 @@
  * a data directory an older server used) gets the run tables when opened, keeping what it held,
  * and the image the build makes has them from the start.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildStoreImage, createStore } from '../../src/store/create-store.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import type { RunInputRecord } from '../../src/store/run-store.js';
 import { STORE_IMAGE_FILE } from '../../src/store/store-image.js';
+import { oldStoreImage } from '../helpers/old-store-image.js';
 
 const RUN_TABLES = ['run_logs', 'run_nodes', 'runs'];
 const BEFORE_RUNS = ['0001_init', '0002_window_presets'];
@@ -27,26 +26,12 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'optimus-test-'));
   current = join(root, 'current.tar.gz');
   await buildStoreImage(current);
-  // Any image holds a PostgreSQL cluster; starting from one avoids a slow initdb.
-  const base = existsSync(STORE_IMAGE_FILE) ? STORE_IMAGE_FILE : current;
-  const pglite = await PGlite.create({ loadDataDir: new Blob([readFileSync(base)]) });
-  const db = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
-  try {
-    await pglite.exec('drop schema public cascade; create schema public;');
-    const { error } = await new Migrator({
-      db,
-      provider: {
-        getMigrations: async () => Object.fromEntries(BEFORE_RUNS.map((n) => [n, migrations[n]!])),
-      },
-    }).migrateToLatest();
-    if (error) throw error;
-    await pglite.exec(`insert into projects (name, config) values ('kept', '{"K":"v"}')`);
-    await pglite.exec('CHECKPOINT');
-    old = join(root, 'old.tar.gz');
-    writeFileSync(old, new Uint8Array(await (await pglite.dumpDataDir('gzip')).arrayBuffer()));
-  } finally {
-    await db.destroy();
-  }
+  old = await oldStoreImage(
+    root,
+    BEFORE_RUNS,
+    (pglite) => pglite.exec(`insert into projects (name, config) values ('kept', '{"K":"v"}')`),
+    existsSync(STORE_IMAGE_FILE) ? STORE_IMAGE_FILE : current,
+  );
 }, 120_000);
 
 afterAll(() => {
