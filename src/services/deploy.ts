@@ -315,7 +315,7 @@ async function prepare(deps: DeployDeps, req: DeployRequest, record: boolean): P
     namesake.filter((s) => s.namespaceName !== req.namespace).map((s) => [s.name, s.namespaceName]),
   );
   const current = new Map(mine.map((s) => [s.name, s.hash]));
-  const storedKeys = new Map(mine.map((s) => [s.name, s.lineageKey]));
+  const summaryOf = new Map(mine.map((s) => [s.name, s]));
   const keep = req.keep ?? [];
   // A stale manifest is the client's to fix by sending those jobs: before any validation work.
   const stale = keep.filter((k) => current.get(k.name) !== k.hash).map((k) => k.name);
@@ -486,33 +486,22 @@ async function prepare(deps: DeployDeps, req: DeployRequest, record: boolean): P
     const namespace = await store.getNamespace(projectName, req.namespace);
     const nsConfig = namespace?.config ?? {};
     if (keep.length) {
-      // A kept job is not read from the store when its key provably did not change. The key depends
-      // on the job's content hash (known: the kept hash), the configs (known) and its task plugin,
-      // whose name only the stored spec holds: try the installed plugins' names, the one that
-      // matched last first. A match can only come from the job's own plugin, unchanged, because the
-      // key covers the plugin's name; no match (or a key that reads more of the spec) loads the job.
-      const tasks = [...plugins.keys()];
-      let last: string | undefined;
+      // A kept job is not read from the store when its key did not change. The key depends on the
+      // job's content hash (the kept hash), the configs and its task plugin, whose name the summary
+      // holds; a changed key (or a key that reads more of the spec) loads the job.
       const unchanged = (k: KeepEntry) => {
-        const stored = storedKeys.get(k.name);
-        if (!stored) return false;
-        const keyFor = (task: string) =>
-          inferrer.key({
-            projectName,
-            namespaceName: req.namespace,
-            spec: { name: k.name, task: { name: task } } as unknown as JobSpec,
-            assets: {},
-            hash: k.hash,
-            projectConfig: req.project.config,
-            namespaceConfig: nsConfig,
-          });
-        for (const task of last ? [last, ...tasks] : tasks) {
-          if (keyFor(task) === stored) {
-            last = task;
-            return true;
-          }
-        }
-        return false;
+        const s = summaryOf.get(k.name);
+        if (!s?.lineageKey || s.taskName === null) return false;
+        const key = inferrer.key({
+          projectName,
+          namespaceName: req.namespace,
+          spec: { name: k.name, task: { name: s.taskName } } as unknown as JobSpec,
+          assets: {},
+          hash: k.hash,
+          projectConfig: req.project.config,
+          namespaceConfig: nsConfig,
+        });
+        return key === s.lineageKey;
       };
       candidates.push(...(await keptCandidates(store, projectName, req.namespace, keep, unchanged)));
     }
@@ -522,7 +511,7 @@ async function prepare(deps: DeployDeps, req: DeployRequest, record: boolean): P
       // spec does: parsing 10,000 unchanged jobs only to find their keys unchanged would double the
       // time of an unchanged deploy.
       const light = inferRequest(c, c.input.spec as unknown as JobSpec, req.project.config, nsConfig);
-      if (c.state !== 'unchanged' || inferrer.key(light) !== storedKeys.get(c.input.name))
+      if (c.state !== 'unchanged' || inferrer.key(light) !== summaryOf.get(c.input.name)?.lineageKey)
         todo.push({ c, req: { ...light, spec: c.spec() } });
     }
     const results = todo.length ? await inferrer.infer(todo.map((t) => t.req)) : [];

@@ -413,6 +413,7 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
             'name',
             'hash',
             'lineage_key as lineageKey',
+            sql<string | null>`spec->'task'->>'name'`.as('taskName'),
             'updated_at as updatedAt',
           ])
           .where('project_name', '=', projectName);

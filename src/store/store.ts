@@ -88,6 +88,8 @@ export interface JobSummary {
   hash: string;
   /** The stored lineage's key: a deploy re-infers a job only when its key changed. */
   lineageKey: string | null;
+  /** The task's plugin as the stored spec names it (`task.name`); null when the spec has none. */
+  taskName: string | null;
   updatedAt: Date;
 }
 

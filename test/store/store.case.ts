@@ -694,8 +694,9 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
         });
         const summaries = await store.jobSummaries(p);
         expect(summaries.map((s) => Object.keys(s).sort())).toEqual(
-          Array(3).fill(['hash', 'lineageKey', 'name', 'namespaceName', 'updatedAt']),
+          Array(3).fill(['hash', 'lineageKey', 'name', 'namespaceName', 'taskName', 'updatedAt']),
         );
+        expect(summaries.map((s) => s.taskName)).toEqual(['bq2bq', 'bq2bq', 'bq2bq']);
         expect(summaries.map(({ namespaceName, name, hash }) => [namespaceName, name, hash])).toEqual([
           ['ns1', 'a', 'a-h1'],
           ['ns2', 'm', 'm-h1'],
