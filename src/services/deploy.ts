@@ -489,19 +489,22 @@ async function prepare(deps: DeployDeps, req: DeployRequest, record: boolean): P
       // A kept job is not read from the store when its key did not change. The key depends on the
       // job's content hash (the kept hash), the configs and its task plugin, whose name the summary
       // holds; a changed key (or a key that reads more of the spec) loads the job.
+      const keyOf =
+        inferrer.keyer?.(req.project.config, nsConfig) ??
+        ((taskName: string, hash: string) =>
+          inferrer.key({
+            projectName,
+            namespaceName: req.namespace,
+            spec: { name: '', task: { name: taskName } } as unknown as JobSpec,
+            assets: {},
+            hash,
+            projectConfig: req.project.config,
+            namespaceConfig: nsConfig,
+          }));
       const unchanged = (k: KeepEntry) => {
         const s = summaryOf.get(k.name);
         if (!s?.lineageKey || s.taskName === null) return false;
-        const key = inferrer.key({
-          projectName,
-          namespaceName: req.namespace,
-          spec: { name: k.name, task: { name: s.taskName } } as unknown as JobSpec,
-          assets: {},
-          hash: k.hash,
-          projectConfig: req.project.config,
-          namespaceConfig: nsConfig,
-        });
-        return key === s.lineageKey;
+        return keyOf(s.taskName, k.hash) === s.lineageKey;
       };
       candidates.push(...(await keptCandidates(store, projectName, req.namespace, keep, unchanged)));
     }

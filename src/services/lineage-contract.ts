@@ -30,6 +30,14 @@ export type InferResult =
 export interface Inferrer {
   /** The key a job's lineage would be stored under now (cheap: no plugin call). */
   key(req: InferRequest): string;
+  /**
+   * `key` for many jobs of one namespace: the key of a job with that task plugin and content hash,
+   * the plugin's part computed once per plugin. Optional: without it `key` is called per job.
+   */
+  keyer?(
+    projectConfig: Record<string, string>,
+    namespaceConfig: Record<string, string>,
+  ): (taskName: string, hash: string) => string;
   /** Results in the order of `reqs`. Never rejects for one job's failure. */
   infer(
     reqs: readonly InferRequest[],

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { contentHash } from '../core/canonical-json.js';
+import { canonicalJson, contentHash } from '../core/canonical-json.js';
 import { effectiveConfig } from '../core/configs.js';
 import type { JobSpec } from '../core/job.js';
 import { isTaskOnly } from '../core/plugin.js';
@@ -98,16 +98,35 @@ export function createInferrer(opts: InferrerOptions): Inferrer {
     return served.kind === 'binary' ? { spec, executable: executableHash(served.file) } : { spec };
   };
 
+  const keyer = (
+    projectConfig: Record<string, string>,
+    namespaceConfig: Record<string, string>,
+  ): ((taskName: string, hash: string) => string) => {
+    // The key is contentHash({hash, namespace, plugin, project}); canonical JSON writes those keys
+    // in that order, so everything after the hash is written once per task plugin, not per job.
+    const set = lookup();
+    const tails = new Map<string, string>();
+    const namespace = canonicalJson(namespaceConfig);
+    const project = canonicalJson(projectConfig);
+    return (taskName, hash) => {
+      let tail = tails.get(taskName);
+      if (tail === undefined) {
+        const plugin = canonicalJson(fingerprint(set.get(taskName), taskName));
+        tail = `,"namespace":${namespace},"plugin":${plugin},"project":${project}}`;
+        tails.set(taskName, tail);
+      }
+      return createHash('sha256')
+        .update(`{"hash":${canonicalJson(hash)}${tail}`)
+        .digest('hex');
+    };
+  };
+
   return {
     key(req) {
-      const served = lookup().get(req.spec.task.name);
-      return contentHash({
-        hash: req.hash,
-        plugin: fingerprint(served, req.spec.task.name),
-        project: req.projectConfig,
-        namespace: req.namespaceConfig,
-      });
+      return keyer(req.projectConfig, req.namespaceConfig)(req.spec.task.name, req.hash);
     },
+
+    keyer,
 
     async infer(reqs, o = {}) {
       const set = lookup();

@@ -406,20 +406,29 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
     jobSummaries: (projectName, only = {}) =>
       guard(`jobs of project "${projectName}"`, async () => {
         if (only.names?.length === 0) return [];
-        let q = db
-          .selectFrom('jobs')
-          .select([
-            'namespace_name as namespaceName',
-            'name',
-            'hash',
-            'lineage_key as lineageKey',
-            sql<string | null>`spec->'task'->>'name'`.as('taskName'),
-            'updated_at as updatedAt',
-          ])
-          .where('project_name', '=', projectName);
-        if (only.namespace !== undefined) q = q.where('namespace_name', '=', only.namespace);
-        if (only.names) q = q.where('name', '=', sql<string>`any(${[...only.names]}::text[])`);
-        return q.orderBy('name').execute();
+        // One JSON array built by the database instead of one row per job: decoding thousands of
+        // rows field by field costs the embedded store three times what parsing one text does.
+        const where = [sql`project_name = ${projectName}`];
+        if (only.namespace !== undefined) where.push(sql`namespace_name = ${only.namespace}`);
+        if (only.names) where.push(sql`name = any(${[...only.names]}::text[])`);
+        const { rows } = await sql<{ list: string | null }>`
+          select json_agg(json_build_array(
+            namespace_name, name, hash, lineage_key, spec->'task'->>'name',
+            (extract(epoch from updated_at) * 1000)::float8
+          ) order by name collate "C")::text as list
+          from jobs where ${sql.join(where, sql` and `)}`.execute(db);
+        const list = rows[0]?.list;
+        if (!list) return [];
+        return (JSON.parse(list) as [string, string, string, string | null, string | null, number][]).map(
+          ([namespaceName, name, hash, lineageKey, taskName, updatedAt]) => ({
+            namespaceName,
+            name,
+            hash,
+            lineageKey,
+            taskName,
+            updatedAt: new Date(updatedAt),
+          }),
+        );
       }),
 
     listJobs: (projectName, namespaceName) =>

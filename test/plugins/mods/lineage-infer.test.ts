@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { contentHash } from '../../../src/core/canonical-json.js';
 import type { JobSpec } from '../../../src/core/job.js';
 import { loadPluginRegistry, type PluginRegistry } from '../../../src/server/plugin-registry.js';
 import type { InferRequest, Inferrer } from '../../../src/services/lineage-contract.js';
@@ -332,6 +333,31 @@ describe('lineage inference', () => {
     expect(inf.key({ ...base, namespaceConfig: { X: '1' } })).not.toBe(inf.key(base));
     expect(inf.key(request('k', { name: 'bq-yaml', config: {} }, { hash: base.hash }))).not.toBe(
       inf.key(base),
+    );
+  });
+
+  it('keys many jobs through a keyer exactly as key does, so keys stored before it stay valid', () => {
+    const inf = make();
+    const project = { GCP_PROJECT: 'acme', 'quote"d': 'a\\b' };
+    const namespace = { Z: '1', A: 'ünïcode' };
+    const keyOf = inf.keyer!(project, namespace);
+    for (const task of ['bq2bq', 'bq-yaml', 'plain', 'not-installed']) {
+      const req = {
+        ...request('k', { name: task, config: {} }),
+        projectConfig: project,
+        namespaceConfig: namespace,
+      };
+      expect(keyOf(task, req.hash)).toBe(inf.key(req));
+      expect(keyOf(task, 'other')).toBe(inf.key({ ...req, hash: 'other' }));
+    }
+    // The formula every stored key was made with.
+    const plugin = registry.current().get('plain')!;
+    const { source: _s, ...spec } = plugin.plugin;
+    expect(keyOf('plain', 'h1')).toBe(
+      contentHash({ hash: 'h1', plugin: { spec: contentHash(spec) }, project, namespace }),
+    );
+    expect(keyOf('ghost', 'h1')).toBe(
+      contentHash({ hash: 'h1', plugin: { missing: 'ghost' }, project, namespace }),
     );
   });
 });
