@@ -40,7 +40,15 @@ export interface ApiClient {
    */
   bytesIfChanged(path: string, etag?: string): Promise<{ bytes: Uint8Array; etag?: string } | undefined>;
   /** Fails unless the server speaks this CLI's API version. */
-  checkVersion(): Promise<{ server_version: string; api_version: number }>;
+  checkVersion(): Promise<ServerVersion>;
+}
+
+export interface ServerVersion {
+  server_version: string;
+  api_version: number;
+  store?: string;
+  /** What the server accepts beyond API version 1 as first released (absent on older servers). */
+  features?: string[];
 }
 
 export function normaliseHost(host: string): string {
@@ -125,7 +133,7 @@ export function createApiClient(opts: {
       return tag ? { bytes, etag: tag } : { bytes };
     },
     async checkVersion() {
-      const v = await json<{ server_version: string; api_version: number }>('GET', '/api/v1beta1/version');
+      const v = await json<ServerVersion>('GET', '/api/v1beta1/version');
       if (v.api_version !== CLIENT_API_VERSION) {
         throw new OptimusError(
           'VERSION_MISMATCH',

@@ -23,6 +23,11 @@ import { runRoutes } from './routes/runs.js';
 import { secretRoutes } from './routes/secrets.js';
 
 export const API_VERSION = 1;
+/**
+ * What this server accepts beyond API version 1 as first released, for clients that adapt:
+ * `deploy-keep` is a deploy body's `keep` list (and the manifest and plan routes).
+ */
+export const SERVER_FEATURES: readonly string[] = ['deploy-keep'];
 
 export interface AppDeps {
   store: Store;
@@ -95,6 +100,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
         server_version: deps.version,
         api_version: API_VERSION,
         store: deps.store.kind,
+        features: SERVER_FEATURES,
       }),
     }),
     defineRoute({

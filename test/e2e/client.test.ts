@@ -38,7 +38,7 @@ describe('client-lite commands against a real server', () => {
     );
     const again = optimus(['deploy', '-n', 'finance']);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('= revenue-daily unchanged');
+    expect(again.stdout).toContain('= 3 jobs unchanged');
     expect(again.stdout).toContain('deployed: 0 added, 0 modified, 3 unchanged, 0 deleted');
   });
 

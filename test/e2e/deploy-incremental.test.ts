@@ -129,8 +129,49 @@ describe('incremental deploy through the CLI', () => {
     const third = await optimus(['deploy']);
     expect(third.code).toBe(0);
     expect(third.stderr).toContain(`deploying finance: 0 of ${financeJobs} jobs changed`);
-    expect(third.stdout).toContain('= revenue-daily unchanged');
+    expect(third.stdout).toContain(`= ${financeJobs} jobs unchanged`);
     expect(third.stdout).toMatch(/deployed: 0 added, 0 modified, \d+ unchanged, 0 deleted/);
+    const stored = await api(server.url, 'GET', `${FINANCE}/job/revenue-daily`);
+    expect(stored.json.job.spec.description).toBe('edited');
+  });
+
+  /** Someone else deploys revenue-daily of finance with other content (the rest kept as stored). */
+  const deployElsewhere = async (description: string) => {
+    const job = (await api(server.url, 'GET', `${FINANCE}/job/revenue-daily`)).json.job;
+    const others = (await api(server.url, 'GET', `${FINANCE}/job`)).json.jobs.filter(
+      (j: { name: string }) => j.name !== 'revenue-daily',
+    );
+    const r = await api(server.url, 'POST', `${FINANCE}/deploy`, {
+      jobs: [{ ...job.spec, description, assets: job.assets }],
+      keep: others.map((j: { name: string; hash: string }) => ({ name: j.name, hash: j.hash })),
+    });
+    expect(r.status).toBe(200);
+  };
+
+  it('names unchanged jobs as kept without a manifest, and resends one the server holds otherwise', async () => {
+    const seen: string[] = [];
+    let armed = false;
+    const host = await proxy(async (path, forward) => {
+      seen.push(path);
+      // Someone else deployed revenue-daily since this client's last deploy.
+      if (armed && path === `${FINANCE}/deploy` && seen.filter((p) => p === path).length === 1)
+        await deployElsewhere('changed on the server');
+      return forward();
+    });
+    // The validation cache is per server (its plugin specs): one deploy through this host fills it.
+    expect((await optimus(['deploy', '-n', 'finance'], host)).code).toBe(0);
+    seen.length = 0;
+    armed = true;
+    const r = await optimus(['deploy', '-n', 'finance', '--json'], host);
+    expect(r.code).toBe(0);
+    expect(seen).not.toContain(`${FINANCE}/deploy/manifest`);
+    expect(seen.filter((p) => p === `${FINANCE}/deploy`)).toHaveLength(2);
+    expect(ns(r.json(), 'finance')).toMatchObject({
+      sent: 1,
+      kept: financeJobs - 1,
+      modified: ['revenue-daily'],
+      validation: { cached: financeJobs, checked: 0 },
+    });
     const stored = await api(server.url, 'GET', `${FINANCE}/job/revenue-daily`);
     expect(stored.json.job.spec.description).toBe('edited');
   });
@@ -138,21 +179,11 @@ describe('incremental deploy through the CLI', () => {
   it('resends in full a kept job that changed on the server after the manifest was read', async () => {
     const host = await proxy(async (path, forward) => {
       const answer = await forward();
-      if (path === `${FINANCE}/deploy/manifest`) {
-        // Someone else deploys revenue-daily with other content before this client's deploy lands.
-        const job = (await api(server.url, 'GET', `${FINANCE}/job/revenue-daily`)).json.job;
-        const others = (await api(server.url, 'GET', `${FINANCE}/job`)).json.jobs.filter(
-          (j: { name: string }) => j.name !== 'revenue-daily',
-        );
-        const r = await api(server.url, 'POST', `${FINANCE}/deploy`, {
-          jobs: [{ ...job.spec, description: 'changed on the server', assets: job.assets }],
-          keep: others.map((j: { name: string; hash: string }) => ({ name: j.name, hash: j.hash })),
-        });
-        expect(r.status).toBe(200);
-      }
+      if (path === `${FINANCE}/deploy/manifest`) await deployElsewhere('changed on the server');
       return answer;
     });
-    const r = await optimus(['deploy', '-n', 'finance', '--json'], host);
+    // Without the validation cache nothing is known unchanged: the manifest is asked first.
+    const r = await optimus(['deploy', '-n', 'finance', '--no-cache', '--json'], host);
     expect(r.code).toBe(0);
     expect(ns(r.json(), 'finance')).toMatchObject({
       sent: 1,
@@ -172,7 +203,11 @@ describe('incremental deploy through the CLI', () => {
       seen.push(path);
       if (path.endsWith('/deploy/manifest'))
         return { status: 404, body: JSON.stringify({ code: 'ROUTE_NOT_FOUND', message: 'no such route' }) };
-      return forward();
+      const answer = await forward();
+      if (path !== '/api/v1beta1/version') return answer;
+      // A server of before the manifest protocol names no features.
+      const { features: _f, ...version } = JSON.parse(String(answer.body));
+      return { ...answer, body: JSON.stringify(version) };
     });
     const r = await optimus(['deploy', '-n', 'finance', '--json'], host);
     expect(r.code).toBe(0);

@@ -138,7 +138,9 @@ export async function run({ opts }: CommandContext): Promise<number> {
   };
   const config = projectConfig(opts);
   const client = serverClient(opts, config);
-  await client.checkVersion();
+  const server = await client.checkVersion();
+  // Kept jobs may be named without asking the manifest first only where `keep` is understood.
+  const optimistic = (server.features ?? []).includes('deploy-keep');
 
   const wanted = (opts.namespace as string[] | undefined) ?? config.namespaces.map((n) => n.name);
   const unknown = wanted.filter((n) => !config.namespaces.some((ns) => ns.name === n));
@@ -200,11 +202,13 @@ export async function run({ opts }: CommandContext): Promise<number> {
 
   if (await projectUnchanged(client, config)) {
     step(`registering ${plural(wanted.length, 'namespace')} (project ${project} is up to date)`);
-    for (const ns of wanted) {
-      await client.post(`/api/v1beta1/project/${seg(project)}/namespace`, {
-        namespace: { name: ns, config: config.namespaces.find((n) => n.name === ns)?.config ?? {} },
-      });
-    }
+    await Promise.all(
+      wanted.map((ns) =>
+        client.post(`/api/v1beta1/project/${seg(project)}/namespace`, {
+          namespace: { name: ns, config: config.namespaces.find((n) => n.name === ns)?.config ?? {} },
+        }),
+      ),
+    );
   } else {
     step(`registering project ${project} and ${plural(wanted.length, 'namespace')}`);
     await registerProject(client, config, wanted);
@@ -214,7 +218,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
   for (const ns of wanted) {
     const own = namespaceJobs(ns);
     const base = `/api/v1beta1/project/${seg(project)}/namespace/${seg(ns)}`;
-    const send = full ? undefined : await askManifest(client, base, own);
+    const send = full ? undefined : await jobsToSend(client, base, own, optimistic && cache !== undefined);
     let upload = buildUpload(own, send);
     step(`deploying ${ns}: ${describeUpload(upload, own.length)}`);
     const outcome: NamespaceOutcome = {
@@ -299,6 +303,27 @@ async function projectUnchanged(client: ApiClient, config: ProjectConfig): Promi
     canonicalJson(held.plugin_dependencies ?? []) === canonicalJson(config.hookRules.map((r) => r.text)) &&
     canonicalJson(held.presets ?? {}) === canonicalJson(config.presetWindows ?? {})
   );
+}
+
+/** Above this many jobs re-checked (and a tenth of the namespace), the manifest is asked first. */
+const OPTIMISTIC_MAX = 100;
+
+/**
+ * The jobs to send in full. With a validation cache, the jobs unchanged since their last check are
+ * most likely what the server holds: those are kept and the rest sent, without asking the manifest
+ * first (a server that holds something else answers DEPLOY_STALE, and those jobs are resent).
+ * When many jobs were re-checked (no cache yet, new plugin specs) the manifest is asked instead.
+ */
+async function jobsToSend(
+  client: ApiClient,
+  base: string,
+  jobs: JobReport[],
+  cached: boolean,
+): Promise<Set<string> | undefined> {
+  const checked = jobs.filter((j) => !j.cached);
+  if (cached && (checked.length <= OPTIMISTIC_MAX || checked.length * 10 <= jobs.length))
+    return new Set(checked.map((j) => j.name));
+  return askManifest(client, base, jobs);
 }
 
 /**
@@ -469,7 +494,8 @@ function printOutcomes(outcomes: NamespaceOutcome[]) {
     for (const n of o.added) out.push(`    ${pc.green('+')} ${n} ${pc.dim('added')}`);
     for (const n of o.modified) out.push(`    ${pc.yellow('~')} ${n} ${pc.dim('modified')}`);
     for (const n of o.deleted) out.push(`    ${pc.red('-')} ${n} ${pc.dim('deleted')}`);
-    for (const n of o.unchanged) out.push(`    ${pc.dim(`= ${n} unchanged`)}`);
+    // Named in --json; here only counted, as a plan does: thousands of lines would hide the changes.
+    if (o.unchanged.length) out.push(`    ${pc.dim(`= ${plural(o.unchanged.length, 'job')} unchanged`)}`);
     for (const f of o.failed)
       out.push(`    ${pc.red('✗')} ${f.job ?? ''}${f.path ? pc.dim(` ${f.path}`) : ''}: ${f.message}`);
     for (const w of o.warnings) out.push(`    ${pc.yellow('!')} ${w}`);
