@@ -51,6 +51,11 @@ export interface ServerVersion {
   features?: string[];
 }
 
+/** A request body already written as JSON (a large one, measured before it is sent). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export function normaliseHost(host: string): string {
   const h = host.trim().replace(/\/+$/, '');
   return /^https?:\/\//.test(h) ? h : `http://${h}`;
@@ -77,7 +82,7 @@ export function createApiClient(opts: {
       res = await fetch(baseUrl + path, {
         method,
         headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: body instanceof JsonText ? body.text : JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {

@@ -16,20 +16,27 @@ import { cacheRoot } from './plugin-cache.js';
 import { VERSION } from './version.js';
 
 /** Changes whenever the file's layout does; a file of another format is ignored. */
-const FORMAT = 1;
+const FORMAT = 3;
 /** Project files kept; the least recently written beyond this are removed. */
 const MAX_PROJECTS = 32;
 /** Entries kept per project: a project larger than this caches its first jobs only. */
 const MAX_ENTRIES = 100_000;
+/** Folder listings kept per project (a job has its folder and its assets folder, at least). */
+const MAX_LISTINGS = 4 * MAX_ENTRIES;
 
-/** [key, name, hash, problems?] per job folder, short so 10,000 jobs stay a small file. */
-type Entry = [string, string, string, Problem[]?];
+/**
+ * [key, name, hash, identity key ('' when none), problems?] per job folder, short so 10,000 jobs
+ * stay a small file.
+ */
+type Entry = [string, string, string, string, Problem[]?];
 
 interface CacheFile {
   format: number;
   cli: string;
   project: string;
   entries: Record<string, Entry>;
+  /** Folder → `identity|entries` (see fs-snapshot.ts). */
+  listings: Record<string, string>;
 }
 
 export interface ValidationCache extends JobCheckCache {
@@ -49,43 +56,76 @@ export function validationCacheFile(projectDir: string): string {
 export function openValidationCache(projectDir: string): ValidationCache {
   const project = resolve(projectDir);
   const file = validationCacheFile(project);
-  const old = readCache(file, project);
+  const { entries: old, listings: oldListings } = readCache(file, project);
   // Only the folders seen in this run are written back: a deleted job's entry goes with it.
   const next: Record<string, Entry> = {};
+  const nextListings: Record<string, string> = {};
   let changed = false;
   let size = 0;
+  let listed = 0;
+  const asked = new Set<string>();
   const rel = (dir: string) => (dir.startsWith(`${project}/`) ? dir.slice(project.length + 1) : dir);
+  const keepEntry = (dir: string, e: Entry) => {
+    if (!(dir in next)) {
+      if (size >= MAX_ENTRIES) return;
+      size++;
+    }
+    next[dir] = e;
+  };
   return {
     get(dir, key) {
       const e = old[rel(dir)];
-      if (!e || e[0] !== key) return undefined;
-      if (size < MAX_ENTRIES) {
-        next[rel(dir)] = e;
-        size++;
-      }
-      return { name: e[1], hash: e[2], problems: e[3] ?? [] };
+      if (!e || (e[0] !== key && e[3] !== key)) return undefined;
+      keepEntry(rel(dir), e);
+      return { name: e[1], hash: e[2], problems: e[4] ?? [], ...(e[3] ? { identityKey: e[3] } : {}) };
     },
     set(dir, key, value: CachedJobCheck) {
-      if (size >= MAX_ENTRIES) return;
-      next[rel(dir)] = value.problems.length
-        ? [key, value.name, value.hash, value.problems]
-        : [key, value.name, value.hash];
-      size++;
+      const e: Entry = [key, value.name, value.hash, value.identityKey ?? ''];
+      if (value.problems.length) e.push(value.problems);
+      keepEntry(rel(dir), e);
       changed = true;
+    },
+    listings: {
+      get(dir) {
+        const d = rel(dir);
+        asked.add(d);
+        return oldListings[d];
+      },
+      set(dir, listing) {
+        const d = rel(dir);
+        if (!(d in nextListings)) {
+          if (listed >= MAX_LISTINGS) return;
+          listed++;
+        }
+        nextListings[d] = listing;
+        changed = true;
+      },
     },
     save() {
       if (!changed && Object.keys(old).length === size) return;
-      writeCache(file, { format: FORMAT, cli: VERSION, project, entries: next });
+      // Listings read from memory in this run stay remembered; ones not seen are dropped.
+      for (const [d, l] of Object.entries(oldListings)) {
+        if (listed >= MAX_LISTINGS) break;
+        if (!(d in nextListings) && asked.has(d)) {
+          nextListings[d] = l;
+          listed++;
+        }
+      }
+      writeCache(file, { format: FORMAT, cli: VERSION, project, entries: next, listings: nextListings });
     },
   };
 }
 
-function readCache(file: string, project: string): Record<string, Entry> {
+function readCache(
+  file: string,
+  project: string,
+): { entries: Record<string, Entry>; listings: Record<string, string> } {
+  const none = { entries: {}, listings: {} };
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    return {};
+    return none;
   }
   const c = parsed as Partial<CacheFile> | null;
   if (
@@ -95,22 +135,26 @@ function readCache(file: string, project: string): Record<string, Entry> {
     c.cli !== VERSION ||
     c.project !== project ||
     !c.entries ||
-    typeof c.entries !== 'object'
+    typeof c.entries !== 'object' ||
+    !c.listings ||
+    typeof c.listings !== 'object'
   )
-    return {};
-  const out: Record<string, Entry> = {};
-  for (const [dir, e] of Object.entries(c.entries)) if (validEntry(e)) out[dir] = e;
-  return out;
+    return none;
+  const entries: Record<string, Entry> = {};
+  for (const [dir, e] of Object.entries(c.entries)) if (validEntry(e)) entries[dir] = e;
+  const listings: Record<string, string> = {};
+  for (const [dir, l] of Object.entries(c.listings)) if (typeof l === 'string') listings[dir] = l;
+  return { entries, listings };
 }
 
 /** A hand-edited or truncated entry is dropped (that job is checked), never trusted. */
 function validEntry(e: unknown): e is Entry {
-  if (!Array.isArray(e) || e.length < 3 || e.length > 4) return false;
-  if (typeof e[0] !== 'string' || typeof e[1] !== 'string' || typeof e[2] !== 'string') return false;
-  if (e.length === 3) return true;
+  if (!Array.isArray(e) || e.length < 4 || e.length > 5) return false;
+  if (e.slice(0, 4).some((x) => typeof x !== 'string') || !e[0]) return false;
+  if (e.length === 4) return true;
   return (
-    Array.isArray(e[3]) &&
-    e[3].every(
+    Array.isArray(e[4]) &&
+    e[4].every(
       (p: unknown) =>
         p !== null &&
         typeof p === 'object' &&

@@ -10,7 +10,7 @@
  * `for_mods: true`; others are left out. Secret values are masked in everything this returns or
  * logs.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { canonicalJson, contentHash } from '../core/canonical-json.js';
@@ -108,16 +108,14 @@ export function createInferrer(opts: InferrerOptions): Inferrer {
     const tails = new Map<string, string>();
     const namespace = canonicalJson(namespaceConfig);
     const project = canonicalJson(projectConfig);
-    return (taskName, hash) => {
+    return (taskName, jobHash) => {
       let tail = tails.get(taskName);
       if (tail === undefined) {
         const plugin = canonicalJson(fingerprint(set.get(taskName), taskName));
         tail = `,"namespace":${namespace},"plugin":${plugin},"project":${project}}`;
         tails.set(taskName, tail);
       }
-      return createHash('sha256')
-        .update(`{"hash":${canonicalJson(hash)}${tail}`)
-        .digest('hex');
+      return hash('sha256', `{"hash":${canonicalJson(jobHash)}${tail}`, 'hex');
     };
   };
 

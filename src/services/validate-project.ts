@@ -3,7 +3,7 @@
  * against the plugin specs: shape, inheritance, run graph, mandatory configs and windows. The same
  * job checks run on the server (see `checkJob`).
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash, hash } from 'node:crypto';
 import { type Dirent, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { distance } from 'fastest-levenshtein';
@@ -17,6 +17,13 @@ import type { Plugin } from '../core/plugin.js';
 import { hasErrors, type PathSegment, type Problem } from '../core/problem.js';
 import { buildRunGraph, type RunNode } from '../core/run-graph.js';
 import { checkWindow } from '../core/window.js';
+import {
+  type DirEntry,
+  fileIdentities,
+  type ListingMemory,
+  readEntries,
+  rememberingLister,
+} from '../spec/fs-snapshot.js';
 import {
   ASSETS_DIR,
   discoverJobDirs,
@@ -54,11 +61,15 @@ export interface JobReport {
 /**
  * Where validation outcomes are kept between runs (the CLI keeps them in a file). `key` covers
  * every byte the job's check read plus everything else the check depends on, so an entry whose key
- * matches is exactly what checking the job again would give.
+ * matches is exactly what checking the job again would give. An entry may also hold an identity
+ * key, made from the files' identities instead of their bytes (see fs-snapshot.ts): `get` with
+ * either key finds it, and an unchanged project is then validated without reading its files.
  */
 export interface JobCheckCache {
   get(dir: string, key: string): CachedJobCheck | undefined;
   set(dir: string, key: string, value: CachedJobCheck): void;
+  /** Folder listings kept between runs; without them every folder is read. */
+  listings?: ListingMemory;
 }
 
 export interface CachedJobCheck {
@@ -67,6 +78,8 @@ export interface CachedJobCheck {
   hash: string;
   /** Warnings only: a job with errors is never cached. */
   problems: Problem[];
+  /** The key from the files' identities, when they were old enough to trust. */
+  identityKey?: string;
 }
 
 export interface ProjectReport {
@@ -85,6 +98,11 @@ export interface ValidateOptions {
   only?: readonly string[];
   /** Skip parsing and checking jobs whose files and context are unchanged since they were cached. */
   cache?: JobCheckCache;
+  /**
+   * The time file and folder identities are judged at (default: now): only those older than
+   * RACY_MS then stand for their content. Tests move it forward to trust files just written.
+   */
+  now?: number;
 }
 
 export interface JobContext {
@@ -118,11 +136,29 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
   const jobs: JobReport[] = [];
   const byName = new Map<string, JobReport>();
   const scan = newJobScan();
-  const fingerprint = opts.cache ? checkFingerprint(plugins, config) : '';
+  const cache = opts.cache;
+  const now = opts.now ?? Date.now();
+  const identity = fileIdentities(now);
+  const list = cache?.listings ? rememberingLister(cache.listings, now) : readEntries;
+  const fingerprint = cache ? checkFingerprint(plugins, config) : '';
   const parentDigests = new Map<string, string>();
-  for (const { namespace, root, dir } of projectJobDirs(config, scan)) {
-    const key = opts.cache ? jobKey(fingerprint, namespace, root, dir, scan, parentDigests) : undefined;
-    const hit = key === undefined ? undefined : opts.cache?.get(dir, key);
+  const parentIds = new Map<string, string | undefined>();
+  for (const { namespace, root, dir } of projectJobDirs(config, scan, list)) {
+    let key: string | undefined;
+    let hit: CachedJobCheck | undefined;
+    let identityKey: string | undefined;
+    if (cache) {
+      const where = { fingerprint, namespace, root, dir, scan, identity, list };
+      identityKey = jobIdentityKey(where, parentIds);
+      hit = identityKey === undefined ? undefined : cache.get(dir, identityKey);
+      if (!hit) {
+        key = jobKey(where, parentDigests);
+        hit = key === undefined ? undefined : cache.get(dir, key);
+        // Same bytes, new identities (a checkout, a touch): found by content, and by identity next time.
+        if (hit && key !== undefined && identityKey !== undefined)
+          cache.set(dir, key, { ...hit, identityKey });
+      }
+    }
     let loaded: LoadedJob | undefined;
     let report: JobReport;
     if (hit) {
@@ -130,7 +166,7 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
         name: hit.name,
         namespace,
         dir,
-        file: join(dir, JOB_FILE),
+        file: `${dir}${sep}${JOB_FILE}`,
         nodes: [],
         problems: hit.problems.map((p) => ({ ...p })),
         root,
@@ -143,10 +179,11 @@ export function validateProject(opts: ValidateOptions): ProjectReport {
       report.root = root;
       if (key !== undefined && report.spec && !hasErrors(report.problems)) {
         report.hash = jobHash(report);
-        opts.cache?.set(dir, key, {
+        cache?.set(dir, key, {
           name: report.name,
           hash: report.hash,
           problems: report.problems.map((p) => ({ ...p })),
+          ...(identityKey === undefined ? {} : { identityKey }),
         });
       }
     }
@@ -197,18 +234,19 @@ export function loadProjectJobs(config: ProjectConfig): { namespace: string; loa
 function projectJobDirs(
   config: ProjectConfig,
   scan: JobScan,
+  list?: (dir: string) => DirEntry[] | undefined,
 ): { namespace: string; root: string; dir: string }[] {
   const out: { namespace: string; root: string; dir: string }[] = [];
   for (const ns of config.namespaces) {
     if (!ns.jobPath) continue;
-    for (const dir of discoverJobDirs(ns.jobPath, scan))
+    for (const dir of discoverJobDirs(ns.jobPath, scan, list))
       out.push({ namespace: ns.name, root: ns.jobPath, dir });
   }
   return out;
 }
 
 /** Bumped whenever what a cached check holds, or how it is keyed, changes. */
-const CHECK_CACHE_FORMAT = '1';
+const CHECK_CACHE_FORMAT = '2';
 
 /**
  * Everything a job's check depends on besides its own files: the plugin specs (their files'
@@ -240,38 +278,99 @@ function part(h: Hash, data: string | Uint8Array): void {
   h.update(data);
 }
 
+/** Where a job folder is, and what its keys are made with. */
+interface JobPlace {
+  fingerprint: string;
+  namespace: string;
+  root: string;
+  dir: string;
+  scan: JobScan;
+  identity: (file: string) => string | null | undefined;
+  list: (dir: string) => DirEntry[] | undefined;
+}
+
+/**
+ * The folders loadJob reads a this.yaml from, nearest first: `dir` was discovered under `root`, so
+ * a prefix test is enough to stop where loadJob stops.
+ */
+function* parentDirs(dir: string, root: string): Generator<string> {
+  for (let d = dir; ; d = dirname(d)) {
+    yield d;
+    if (d === root || !d.startsWith(`${root}${sep}`) || dirname(d) === d) break;
+  }
+}
+
 /**
  * The cache key of one job folder: the fingerprint, its namespace and place, the bytes of its
  * job.yaml, of every this.yaml that loadJob would read and of every asset (what readAssets reads).
  * `undefined` when a file cannot be read: such a job is checked, so its problem is reported.
  */
-function jobKey(
-  fingerprint: string,
-  namespace: string,
-  root: string,
-  dir: string,
-  scan: JobScan,
-  parentDigests: Map<string, string>,
-): string | undefined {
+function jobKey(p: JobPlace, parentDigests: Map<string, string>): string | undefined {
   const h = createHash('sha256');
-  part(h, fingerprint);
-  part(h, namespace);
-  part(h, root);
-  part(h, dir);
+  part(h, p.fingerprint);
+  part(h, p.namespace);
+  part(h, p.root);
+  part(h, p.dir);
   try {
-    part(h, readFileSync(join(dir, JOB_FILE)));
+    part(h, readFileSync(join(p.dir, JOB_FILE)));
   } catch {
     return undefined;
   }
-  // The folders loadJob reads a this.yaml from; `dir` was discovered under `root`, so a prefix test
-  // is enough to stop where loadJob stops.
-  for (let d = dir; ; d = dirname(d)) {
-    part(h, parentDigest(d, scan, parentDigests));
-    if (d === root || !d.startsWith(`${root}${sep}`) || dirname(d) === d) break;
-  }
-  if (scan.noAssets.has(dir)) part(h, 'no assets');
-  else if (!assetsDigest(h, join(dir, ASSETS_DIR), '')) return undefined;
+  for (const d of parentDirs(p.dir, p.root)) part(h, parentDigest(d, p.scan, parentDigests));
+  if (p.scan.noAssets.has(p.dir)) part(h, 'no assets');
+  else if (!assetsDigest(h, join(p.dir, ASSETS_DIR), '')) return undefined;
   return h.digest('hex');
+}
+
+/**
+ * The identity key of one job folder: as `jobKey`, with each file's identity (inode, size, times)
+ * in place of its bytes. `undefined` when one is too recent to trust or cannot be read: then the
+ * bytes decide. Made of many short pieces per job, so written as one string and hashed once.
+ */
+function jobIdentityKey(p: JobPlace, parentIds: Map<string, string | undefined>): string | undefined {
+  const own = p.identity(`${p.dir}${sep}${JOB_FILE}`);
+  if (!own) return undefined;
+  const pieces = ['identities', p.fingerprint, p.namespace, p.root, p.dir, own];
+  for (const d of parentDirs(p.dir, p.root)) {
+    let id: string | undefined;
+    if (p.scan.parents.get(d) === null) id = '-';
+    else if (parentIds.has(d)) id = parentIds.get(d);
+    else {
+      // No this.yaml (null) is as good an answer as an identity; only an untrusted one is not.
+      const found = p.identity(`${d}${sep}${PARENT_FILE}`);
+      id = found === null ? '-' : found;
+      parentIds.set(d, id);
+    }
+    if (id === undefined) return undefined;
+    pieces.push(id);
+  }
+  if (p.scan.noAssets.has(p.dir)) pieces.push('no assets');
+  else if (!assetsIdentity(pieces, p, `${p.dir}${sep}${ASSETS_DIR}`, '')) return undefined;
+  // Length-prefixed, so that no two different sequences of pieces give the same text.
+  return hash('sha256', pieces.map((x) => `${x.length}:${x}`).join(''));
+}
+
+/** Asset names and identities, in name order; false when one is too recent or unreadable. */
+function assetsIdentity(
+  pieces: string[],
+  p: Pick<JobPlace, 'identity' | 'list'>,
+  folder: string,
+  prefix: string,
+): boolean {
+  const entries = p.list(folder);
+  if (!entries) return false;
+  for (const e of entries) {
+    const full = `${folder}${sep}${e.name}`;
+    if (e.kind === 'd') {
+      pieces.push(`dir ${prefix}${e.name}/`);
+      if (!assetsIdentity(pieces, p, full, `${prefix}${e.name}/`)) return false;
+    } else if (e.kind === 'f') {
+      const id = p.identity(full);
+      if (!id) return false;
+      pieces.push(`file ${prefix}${e.name}`, id);
+    }
+  }
+  return true;
 }
 
 function parentDigest(dir: string, scan: JobScan, memo: Map<string, string>): string {

@@ -10,6 +10,7 @@ import { splitDependsOn } from '../core/hook-rules.js';
 import type { HookSpec, JobSpec } from '../core/job.js';
 import { HOOK_STAGES, type HookStage } from '../core/plugin.js';
 import { formatPath, hasErrors, type PathSegment, type Problem, type Severity } from '../core/problem.js';
+import { type DirEntry, readEntries } from './fs-snapshot.js';
 import { jobFileSchema } from './job-schema.js';
 import { ioMessage } from './plugin-spec.js';
 import { parseYaml, type YamlSource } from './yaml-source.js';
@@ -75,24 +76,25 @@ function readParent(dir: string, scan: JobScan): YamlSource | null {
 
 /**
  * Every folder under `root` that holds a job.yaml (assets folders of jobs are not searched). With a
- * cache, records the folders that have no this.yaml, so loading jobs never probes for one.
+ * cache, records the folders that have no this.yaml, so loading jobs never probes for one. `list`
+ * reads a folder's entries (a remembering lister answers unchanged folders from memory).
  */
-export function discoverJobDirs(root: string, scan?: JobScan): string[] {
+export function discoverJobDirs(
+  root: string,
+  scan?: JobScan,
+  list: (dir: string) => DirEntry[] | undefined = readEntries,
+): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
+    const entries = list(dir);
+    if (!entries) return;
     let isJob = false;
     let hasParent = false;
     let hasAssets = false;
     for (const e of entries) {
-      if (e.name === JOB_FILE && e.isFile()) isJob = true;
-      else if (e.name === PARENT_FILE && e.isFile()) hasParent = true;
-      else if (e.name === ASSETS_DIR && e.isDirectory()) hasAssets = true;
+      if (e.name === JOB_FILE && e.kind === 'f') isJob = true;
+      else if (e.name === PARENT_FILE && e.kind === 'f') hasParent = true;
+      else if (e.name === ASSETS_DIR && e.kind === 'd') hasAssets = true;
     }
     if (scan && !hasParent) scan.parents.set(dir, null);
     if (isJob) {
@@ -100,9 +102,9 @@ export function discoverJobDirs(root: string, scan?: JobScan): string[] {
       if (scan && !hasAssets) scan.noAssets.add(dir);
     }
     for (const e of entries) {
-      if (!e.isDirectory() || e.name.startsWith('.') || e.name === 'node_modules') continue;
+      if (e.kind !== 'd' || e.name.startsWith('.') || e.name === 'node_modules') continue;
       if (isJob && e.name === ASSETS_DIR) continue;
-      walk(join(dir, e.name));
+      walk(`${dir}${sep}${e.name}`);
     }
   };
   walk(root);

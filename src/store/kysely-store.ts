@@ -23,6 +23,7 @@ import type {
   DeployStatus,
   JobInput,
   JobRecord,
+  JobSummary,
   NamespaceRecord,
   ProjectRecord,
   SecretRecord,
@@ -225,6 +226,40 @@ export interface KyselyStoreOptions {
   onClose?: (() => void) | undefined;
 }
 
+/**
+ * Job summaries per namespace kept in memory, for the embedded store only: its data directory is
+ * opened by one process at a time, so every write to jobs goes through `writing` here. (A server
+ * on PostgreSQL may share it with others, whose writes this process would not see.) A read that
+ * started before a write finished is not kept: the generation it began at is stale by then.
+ */
+function summaryCache(kind: Store['kind']) {
+  const held = new Map<string, readonly JobSummary[]>();
+  let writes = 0;
+  const cache = {
+    /** Bumped when a write starts and when it ends. */
+    generation: 0,
+    get: (project: string, namespace: string) =>
+      kind === 'pglite' && !writes ? held.get(`${project}\0${namespace}`) : undefined,
+    set(project: string, namespace: string, list: readonly JobSummary[], generation: number) {
+      if (kind === 'pglite' && !writes && generation === cache.generation)
+        held.set(`${project}\0${namespace}`, list);
+    },
+    async writing<T>(f: () => Promise<T>): Promise<T> {
+      writes++;
+      cache.generation++;
+      held.clear();
+      try {
+        return await f();
+      } finally {
+        writes--;
+        cache.generation++;
+        held.clear();
+      }
+    },
+  };
+  return cache;
+}
+
 export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: KyselyStoreOptions): Store {
   const guard = async <T>(subject: string, f: () => Promise<T>): Promise<T> => {
     try {
@@ -234,6 +269,7 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
     }
   };
   let closed: Promise<void> | undefined;
+  const summaries = summaryCache(kind);
 
   return {
     kind,
@@ -406,6 +442,10 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
     jobSummaries: (projectName, only = {}) =>
       guard(`jobs of project "${projectName}"`, async () => {
         if (only.names?.length === 0) return [];
+        const cacheable = only.namespace !== undefined && !only.names;
+        const held = cacheable ? summaries.get(projectName, only.namespace!) : undefined;
+        if (held) return [...held];
+        const generation = summaries.generation;
         // One JSON array built by the database instead of one row per job: decoding thousands of
         // rows field by field costs the embedded store three times what parsing one text does.
         const where = [sql`project_name = ${projectName}`];
@@ -418,17 +458,20 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
           ) order by name collate "C")::text as list
           from jobs where ${sql.join(where, sql` and `)}`.execute(db);
         const list = rows[0]?.list;
-        if (!list) return [];
-        return (JSON.parse(list) as [string, string, string, string | null, string | null, number][]).map(
-          ([namespaceName, name, hash, lineageKey, taskName, updatedAt]) => ({
-            namespaceName,
-            name,
-            hash,
-            lineageKey,
-            taskName,
-            updatedAt: new Date(updatedAt),
-          }),
-        );
+        const out: JobSummary[] = !list
+          ? []
+          : (JSON.parse(list) as [string, string, string, string | null, string | null, number][]).map(
+              ([namespaceName, name, hash, lineageKey, taskName, updatedAt]) => ({
+                namespaceName,
+                name,
+                hash,
+                lineageKey,
+                taskName,
+                updatedAt: new Date(updatedAt),
+              }),
+            );
+        if (cacheable) summaries.set(projectName, only.namespace!, out, generation);
+        return [...out];
       }),
 
     listJobs: (projectName, namespaceName) =>
@@ -469,89 +512,93 @@ export function createKyselyStore(db: Kysely<Database>, { kind, url, onClose }: 
 
     deleteJob: (projectName, namespaceName, name) =>
       guard(`job "${name}" of project "${projectName}"`, () =>
-        db.transaction().execute(async (tx) => {
-          const rows = await tx
-            .deleteFrom('jobs')
-            .where('project_name', '=', projectName)
-            .where('namespace_name', '=', namespaceName)
-            .where('name', '=', name)
-            .returning('name')
-            .execute();
-          // Its pending runs could only fail now: cancel them with the job, in one transaction.
-          if (rows.length > 0) {
-            await cancelRunsOfJobs(tx, projectName, [name], 'cancelled: the job was deleted');
-            // No edge may point at a job that is gone; a static dependency on it is unresolved now.
-            const target = JSON.stringify([{ project: projectName, job: name }]);
-            await sql`
+        summaries.writing(() =>
+          db.transaction().execute(async (tx) => {
+            const rows = await tx
+              .deleteFrom('jobs')
+              .where('project_name', '=', projectName)
+              .where('namespace_name', '=', namespaceName)
+              .where('name', '=', name)
+              .returning('name')
+              .execute();
+            // Its pending runs could only fail now: cancel them with the job, in one transaction.
+            if (rows.length > 0) {
+              await cancelRunsOfJobs(tx, projectName, [name], 'cancelled: the job was deleted');
+              // No edge may point at a job that is gone; a static dependency on it is unresolved now.
+              const target = JSON.stringify([{ project: projectName, job: name }]);
+              await sql`
               update jobs set upstreams = coalesce((
                 select jsonb_agg(e order by o) from jsonb_array_elements(jobs.upstreams) with ordinality as x(e, o)
                 where not (e->>'project' = ${projectName} and e->>'job' = ${name})), '[]'::jsonb)
               where upstreams @> ${target}::jsonb`.execute(tx);
-          }
-          return rows.length > 0;
-        }),
+            }
+            return rows.length > 0;
+          }),
+        ),
       ),
 
     applyDeploy: ({ upsert, delete: names, deploy, resolve }) =>
       guard(`deploy to namespace "${deploy.namespaceName}" of project "${deploy.projectName}"`, () =>
-        db.transaction().execute(async (tx) => {
-          // Taken first, so every resolving deploy takes its locks in the same order.
-          if (resolve) await sql`select pg_advisory_xact_lock(${LINEAGE_LOCK}::bigint)`.execute(tx);
-          // Deploys to one namespace take turns (PostgreSQL): two overlapping ones would otherwise
-          // lock the same rows in different orders and one would die in a deadlock.
-          const key = `deploy/${deploy.projectName}/${deploy.namespaceName}`;
-          await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(tx);
-          let deleted: string[] = [];
-          if (names.length) {
-            const { rows } = await sql<{ name: string }>`
+        summaries.writing(() =>
+          db.transaction().execute(async (tx) => {
+            // Taken first, so every resolving deploy takes its locks in the same order.
+            if (resolve) await sql`select pg_advisory_xact_lock(${LINEAGE_LOCK}::bigint)`.execute(tx);
+            // Deploys to one namespace take turns (PostgreSQL): two overlapping ones would otherwise
+            // lock the same rows in different orders and one would die in a deadlock.
+            const key = `deploy/${deploy.projectName}/${deploy.namespaceName}`;
+            await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(tx);
+            let deleted: string[] = [];
+            if (names.length) {
+              const { rows } = await sql<{ name: string }>`
               delete from jobs
               where project_name = ${deploy.projectName} and namespace_name = ${deploy.namespaceName}
                 and name = any(${names}::text[])
               returning name`.execute(tx);
-            deleted = rows.map((r) => r.name);
-          }
-          if (resolve) {
-            // Resolved before the upserts, over the rows as they will be after them, so each upserted
-            // job's list is written by its own insert: rewriting 10,000 just-inserted rows to add
-            // their upstreams doubled the cost of a large deploy.
-            const { rows, upserted } = rowsAfter(await readLineageRows(tx), upsert);
-            const changed = resolve(rows);
-            for (let i = 0; i < upsert.length; i += CHUNK) {
-              const chunk = upsert.slice(i, i + CHUNK);
-              const lists = chunk.map((j) => {
-                const k = jobKey(j.projectName, j.name);
-                return changed.get(k) ?? upserted.get(k)!.upstreams;
+              deleted = rows.map((r) => r.name);
+            }
+            if (resolve) {
+              // Resolved before the upserts, over the rows as they will be after them, so each upserted
+              // job's list is written by its own insert: rewriting 10,000 just-inserted rows to add
+              // their upstreams doubled the cost of a large deploy.
+              const { rows, upserted } = rowsAfter(await readLineageRows(tx), upsert);
+              const changed = resolve(rows);
+              for (let i = 0; i < upsert.length; i += CHUNK) {
+                const chunk = upsert.slice(i, i + CHUNK);
+                const lists = chunk.map((j) => {
+                  const k = jobKey(j.projectName, j.name);
+                  return changed.get(k) ?? upserted.get(k)!.upstreams;
+                });
+                await upsertJobs(chunk, lists).execute(tx);
+              }
+              const others = rows.flatMap((r) => {
+                const k = jobKey(r.projectName, r.name);
+                const upstreams = upserted.has(k) ? undefined : changed.get(k);
+                return upstreams ? [{ projectName: r.projectName, name: r.name, upstreams }] : [];
               });
-              await upsertJobs(chunk, lists).execute(tx);
+              for (let i = 0; i < others.length; i += CHUNK) {
+                await writeUpstreams(others.slice(i, i + CHUNK)).execute(tx);
+              }
+            } else {
+              for (let i = 0; i < upsert.length; i += CHUNK) {
+                await upsertJobs(upsert.slice(i, i + CHUNK)).execute(tx);
+              }
             }
-            const others = rows.flatMap((r) => {
-              const k = jobKey(r.projectName, r.name);
-              const upstreams = upserted.has(k) ? undefined : changed.get(k);
-              return upstreams ? [{ projectName: r.projectName, name: r.name, upstreams }] : [];
-            });
-            for (let i = 0; i < others.length; i += CHUNK) {
-              await writeUpstreams(others.slice(i, i + CHUNK)).execute(tx);
-            }
-          } else {
-            for (let i = 0; i < upsert.length; i += CHUNK) {
-              await upsertJobs(upsert.slice(i, i + CHUNK)).execute(tx);
-            }
-          }
-          const row = await tx
-            .insertInto('deploys')
-            .values(deployRow(deploy))
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          // A job deleted and upserted by one deploy still exists afterwards: its runs go on.
-          const upserted = new Set(upsert.map((j) => j.name));
-          await cancelRunsOfJobs(
-            tx,
-            deploy.projectName,
-            deleted.filter((n) => !upserted.has(n)),
-            `cancelled: the job was deleted by deploy ${row.id}`,
-          );
-          return toDeploy(row);
-        }),
+            const row = await tx
+              .insertInto('deploys')
+              .values(deployRow(deploy))
+              .returningAll()
+              .executeTakeFirstOrThrow();
+            // A job deleted and upserted by one deploy still exists afterwards: its runs go on.
+            const upserted = new Set(upsert.map((j) => j.name));
+            await cancelRunsOfJobs(
+              tx,
+              deploy.projectName,
+              deleted.filter((n) => !upserted.has(n)),
+              `cancelled: the job was deleted by deploy ${row.id}`,
+            );
+            return toDeploy(row);
+          }),
+        ),
       ),
 
     lineageRows: () => guard('lineage of every job', () => readLineageRows(db)),

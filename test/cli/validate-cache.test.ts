@@ -2,7 +2,16 @@
  * The validation cache only saves time: whatever it holds, `job validate` reports exactly what an
  * uncached run reports, and each kind of edit makes exactly the affected jobs checked again.
  */
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openValidationCache, validationCacheFile } from '../../src/cli/validate-cache.js';
@@ -34,10 +43,19 @@ const visible = (r: ProjectReport) => ({
   jobs: r.jobs.map((j) => ({ name: j.name, namespace: j.namespace, file: j.file, problems: j.problems })),
 });
 
-/** One cached validation (as `job validate` runs it), checked against an uncached one. */
-function validate(only?: string[]) {
+/**
+ * One cached validation (as `job validate` runs it), checked against an uncached one. `now` is the
+ * time file identities are judged at: files written by a test are too recent to trust at the real
+ * time, so the cache reads their bytes; judged from later, their identities stand for them.
+ */
+function validate(only?: string[], now?: number) {
   const cache = openValidationCache(project);
-  const cached = validateProject({ dir: project, cache, ...(only ? { only } : {}) });
+  const cached = validateProject({
+    dir: project,
+    cache,
+    ...(only ? { only } : {}),
+    ...(now === undefined ? {} : { now }),
+  });
   cache.save();
   const fresh = validateProject({ dir: project, ...(only ? { only } : {}) });
   expect(visible(cached)).toEqual(visible(fresh));
@@ -153,7 +171,7 @@ describe('the validation cache', () => {
     writeFileSync(file, JSON.stringify({ ...foreign, cli: '0.0.0-other' }));
     expect(validate().fromCache).toEqual([]);
     const tampered = JSON.parse(readFileSync(file, 'utf8'));
-    for (const e of Object.values(tampered.entries) as unknown[][]) e[3] = [{ severity: 'error' }];
+    for (const e of Object.values(tampered.entries) as unknown[][]) e[4] = [{ severity: 'error' }];
     writeFileSync(file, JSON.stringify(tampered));
     expect(validate().fromCache).toEqual([]);
   });
@@ -162,6 +180,84 @@ describe('the validation cache', () => {
     writeFileSync(cacheDir, 'a file where the cache folder would go');
     expect(validate().fromCache).toEqual([]);
     expect(validate().fromCache).toEqual([]);
+  });
+});
+
+describe('the validation cache, by file identities', () => {
+  /** Judged from a minute on, every file written so far is old enough to trust. */
+  const later = () => Date.now() + 60_000;
+  const cacheFile = () => JSON.parse(readFileSync(validationCacheFile(project), 'utf8'));
+
+  it('keys every job by its files’ identities once they are old enough, and remembers folders', () => {
+    validate(undefined, Date.now());
+    // Written just now: too recent to trust at the real time, so nothing is keyed by identity yet.
+    expect(Object.values(cacheFile().entries).every((e) => (e as string[])[3] === '')).toBe(true);
+    expect(validate(undefined, later()).checked).toEqual([]);
+    const file = cacheFile();
+    expect(Object.values(file.entries).every((e) => /^[0-9a-f]{64}$/.test((e as string[])[3]!))).toBe(true);
+    expect(file.listings['finance/jobs/revenue-daily']).toMatch(/\|.*fjob\.yaml/);
+    expect(validate(undefined, later()).checked).toEqual([]);
+  });
+
+  it('checks again a job whose file was rewritten with the same size and its old modification time', () => {
+    validate(undefined, later());
+    validate(undefined, later());
+    const file = join(project, 'finance/jobs/revenue-daily/job.yaml');
+    const before = statSync(file);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('TABLE: revenue_daily', 'TABLE: revenue_dailx'));
+    utimesSync(file, before.atime, before.mtime);
+    expect(statSync(file).size).toBe(before.size);
+    expect(validate(undefined, later()).checked).toEqual(['revenue-daily']);
+  });
+
+  it('checks again a job whose asset folder gained, lost or changed a file', () => {
+    validate(undefined, later());
+    validate(undefined, later());
+    const assets = join(project, 'finance/jobs/revenue-daily/assets');
+    writeFileSync(join(assets, 'extra.sql'), 'select 1');
+    expect(validate(undefined, later()).checked).toEqual(['revenue-daily']);
+    edit('finance/jobs/revenue-daily/assets/extra.sql', () => 'select 2');
+    expect(validate(undefined, later()).checked).toEqual(['revenue-daily']);
+    rmSync(join(assets, 'extra.sql'));
+    expect(validate(undefined, later()).checked).toEqual(['revenue-daily']);
+    expect(validate(undefined, later()).checked).toEqual([]);
+  });
+
+  it('finds a new job, a new this.yaml and a deleted job in folders it remembers', () => {
+    validate(undefined, later());
+    validate(undefined, later());
+    addLegacyJob();
+    expect(validate(undefined, later()).checked).toEqual(['legacy']);
+    writeFileSync(join(project, 'finance/jobs/legacy/this.yaml'), 'labels: {tier: bronze}\n');
+    expect(validate(undefined, later()).checked).toEqual(['legacy']);
+    rmSync(join(project, 'finance/jobs/legacy'), { recursive: true });
+    const after = validate(undefined, later());
+    expect(after.checked).toEqual([]);
+    expect(after.fromCache).not.toContain('legacy');
+  });
+
+  it('finds a job by its bytes when only its identity changed (a fresh checkout), then by identity', () => {
+    validate(undefined, later());
+    const file = join(project, 'finance/jobs/revenue-daily/job.yaml');
+    const text = readFileSync(file);
+    rmSync(file);
+    writeFileSync(file, text);
+    const again = validate(undefined, later());
+    expect(again.checked).toEqual([]);
+    expect(again.fromCache).toContain('revenue-daily');
+  });
+
+  it('reads a folder whose remembered entries were tampered with, instead of following them', () => {
+    validate(undefined, later());
+    const file = cacheFile();
+    const dir = 'finance/jobs/revenue-daily';
+    const [id] = file.listings[dir].split('|');
+    file.listings[dir] = `${id}|d..`;
+    writeFileSync(validationCacheFile(project), JSON.stringify(file));
+    const again = validate(undefined, later());
+    expect(again.checked).toEqual([]);
+    expect(again.fromCache).toContain('revenue-daily');
   });
 });
 

@@ -250,7 +250,7 @@ describe('incremental deploy through the CLI', () => {
   it('registers the project again only when its settings in optimus.yaml changed', async () => {
     const same = await optimus(['deploy', '-n', 'marketing']);
     expect(same.code).toBe(0);
-    expect(same.stderr).toContain('project acme-analytics is up to date');
+    expect(same.stderr).toContain('project acme-analytics and its namespaces are up to date');
     edit('optimus.yaml', (t) =>
       t.replace('"check-source >> audit-input"', '"check-source >> audit-input,publish"'),
     );
@@ -259,6 +259,17 @@ describe('incremental deploy through the CLI', () => {
     expect(changed.stderr).toContain('registering project acme-analytics');
     const held = await api(server.url, 'GET', '/api/v1beta1/project/acme-analytics');
     expect(held.json.project.plugin_dependencies).toContain('check-source >> audit-input,publish');
+  });
+
+  it('registers a namespace again only when its config in optimus.yaml changed', async () => {
+    const same = await optimus(['deploy', '-n', 'marketing']);
+    expect(same.stderr).toContain('project acme-analytics and its namespaces are up to date');
+    edit('optimus.yaml', (t) => t.replace('"#marketing-data"', '"#marketing-team"'));
+    const changed = await optimus(['deploy', '-n', 'marketing']);
+    expect(changed.code).toBe(0);
+    expect(changed.stderr).toContain('registering 1 namespace (project acme-analytics is up to date)');
+    const held = await api(server.url, 'GET', '/api/v1beta1/project/acme-analytics/namespace/marketing');
+    expect(held.json.namespace.config).toEqual({ TEAM_CHANNEL: '#marketing-team' });
   });
 
   it('--plan of a project the server does not know lists every job as added and registers nothing', async () => {

@@ -13,7 +13,7 @@ import { OptimusError } from '../../core/errors.js';
 import { errorsOf, sortProblems } from '../../core/problem.js';
 import { type JobReport, jobHash, jobPayload, validateProject } from '../../services/validate-project.js';
 import type { ProjectConfig } from '../../spec/project-config.js';
-import { type ApiClient, type ApiErrorBody, ServerError, seg } from '../api-client.js';
+import { type ApiClient, type ApiErrorBody, JsonText, ServerError, seg } from '../api-client.js';
 import { err, out as pc } from '../colors.js';
 import type { CommandContext } from '../command-kit.js';
 import { projectConfig, registerProject, serverClient } from '../context.js';
@@ -125,6 +125,8 @@ interface Upload {
   keep: { name: string; hash: string }[];
   /** Names of `jobs`, in order (failures point at jobs[i]). */
   sentNames: string[];
+  /** The request body as sent, and its size. */
+  text: string;
   bytes: number;
   /** False for an old server: everything was sent, no manifest. */
   incremental: boolean;
@@ -164,7 +166,8 @@ export async function run({ opts }: CommandContext): Promise<number> {
       `checked ${plural(report.jobs.length - cached, 'job')}, ${cached.toLocaleString('en-US')} unchanged since their last check`,
     );
   }
-  const jobs = report.jobs.filter((j) => wanted.includes(j.namespace));
+  const selected = new Set(wanted);
+  const jobs = report.jobs.filter((j) => selected.has(j.namespace));
   const problems = [
     ...report.problems.filter((p) => p.severity === 'error'),
     ...jobs.flatMap((j) => errorsOf(j.problems)),
@@ -180,7 +183,9 @@ export async function run({ opts }: CommandContext): Promise<number> {
     return EXIT_PROBLEMS;
   }
   const project = config.project.name;
-  const namespaceJobs = (ns: string) => jobs.filter((j) => j.namespace === ns);
+  const byNamespace = new Map<string, JobReport[]>(wanted.map((ns) => [ns, []]));
+  for (const j of jobs) byNamespace.get(j.namespace)?.push(j);
+  const namespaceJobs = (ns: string) => byNamespace.get(ns) ?? [];
   const validation = (ns: string): Validation => {
     const own = namespaceJobs(ns);
     const cached = own.filter((j) => j.cached).length;
@@ -201,9 +206,14 @@ export async function run({ opts }: CommandContext): Promise<number> {
   }
 
   if (await projectUnchanged(client, config)) {
-    step(`registering ${plural(wanted.length, 'namespace')} (project ${project} is up to date)`);
+    const stale = await namespacesToRegister(client, config, wanted);
+    step(
+      stale.length
+        ? `registering ${plural(stale.length, 'namespace')} (project ${project} is up to date)`
+        : `project ${project} and its namespaces are up to date`,
+    );
     await Promise.all(
-      wanted.map((ns) =>
+      stale.map((ns) =>
         client.post(`/api/v1beta1/project/${seg(project)}/namespace`, {
           namespace: { name: ns, config: config.namespaces.find((n) => n.name === ns)?.config ?? {} },
         }),
@@ -294,12 +304,8 @@ async function projectUnchanged(client: ApiClient, config: ProjectConfig): Promi
     if (e instanceof ServerError && e.status === 404) return false;
     throw e;
   }
-  // The server keeps config keys upper-cased and values as strings.
-  const wanted = Object.fromEntries(
-    Object.entries(config.project.config ?? {}).map(([k, v]) => [k.toUpperCase(), String(v)]),
-  );
   return (
-    canonicalJson(held.config ?? {}) === canonicalJson(wanted) &&
+    canonicalJson(held.config ?? {}) === canonicalJson(serverConfig(config.project.config)) &&
     canonicalJson(held.plugin_dependencies ?? []) === canonicalJson(config.hookRules.map((r) => r.text)) &&
     canonicalJson(held.presets ?? {}) === canonicalJson(config.presetWindows ?? {})
   );
@@ -326,6 +332,29 @@ async function jobsToSend(
   return askManifest(client, base, jobs);
 }
 
+/** The wanted namespaces the server lacks, or holds with another config than optimus.yaml's. */
+async function namespacesToRegister(
+  client: ApiClient,
+  config: ProjectConfig,
+  wanted: string[],
+): Promise<string[]> {
+  const held = new Map(
+    (
+      await client.get<{ namespaces: { name: string; config?: unknown }[] }>(
+        `/api/v1beta1/project/${seg(config.project.name)}/namespace`,
+      )
+    ).namespaces.map((n) => [n.name, canonicalJson(n.config ?? {})]),
+  );
+  return wanted.filter(
+    (ns) =>
+      held.get(ns) !== canonicalJson(serverConfig(config.namespaces.find((n) => n.name === ns)?.config)),
+  );
+}
+
+/** A config as the server keeps it: keys upper-cased, values as strings. */
+const serverConfig = (c: Record<string, unknown> | undefined) =>
+  Object.fromEntries(Object.entries(c ?? {}).map(([k, v]) => [k.toUpperCase(), String(v)]));
+
 /**
  * The names the server needs in full, from the manifest of content hashes; `undefined` (send
  * everything) when the server predates the manifest route.
@@ -347,17 +376,27 @@ async function askManifest(
 }
 
 /** Without kept jobs the body is exactly what a server before the manifest protocol accepts. */
-const body = (u: Upload) => (u.keep.length ? { jobs: u.jobs, keep: u.keep } : { jobs: u.jobs });
+const body = (u: Upload) => new JsonText(u.text);
 
 function buildUpload(jobs: JobReport[], send: Set<string> | undefined): Upload {
-  const upload: Upload = { jobs: [], keep: [], sentNames: [], bytes: 0, incremental: send !== undefined };
+  const upload: Upload = {
+    jobs: [],
+    keep: [],
+    sentNames: [],
+    text: '',
+    bytes: 0,
+    incremental: send !== undefined,
+  };
   for (const j of jobs) {
     if (send === undefined || send.has(j.name)) {
       upload.jobs.push(jobPayload(j));
       upload.sentNames.push(j.name);
     } else upload.keep.push({ name: j.name, hash: jobHash(j) });
   }
-  upload.bytes = Buffer.byteLength(JSON.stringify(body(upload)));
+  upload.text = JSON.stringify(
+    upload.keep.length ? { jobs: upload.jobs, keep: upload.keep } : { jobs: upload.jobs },
+  );
+  upload.bytes = Buffer.byteLength(upload.text);
   return upload;
 }
 
