@@ -35,6 +35,29 @@ export function buildProgram(): Command {
     .description('print the JSON Schema of the v3 plugin spec (for editors)')
     .addOption(json())
     .action(lazy(() => import('./commands/plugin/schema.js')));
+  plugin
+    .command('image')
+    .description(
+      "write (and with --build build) a plugin's wrapper image: its executor image plus the base image's entrypoint",
+    )
+    .argument('[plugin]', 'installed plugin name (or --all)')
+    .option('--all', 'every installed plugin')
+    .option('--plugins <dir>', 'installed plugins; default: the install_location of -c, else of optimus.yaml')
+    .option('-c, --config <file>', 'server config: its scheduler.base_image, scheduler.registry and plugins')
+    .option(
+      '--base-image <ref>',
+      'base image to copy the entrypoint from (default: the server config, else optimus-ts/base:1)',
+    )
+    .option(
+      '--registry <registry>',
+      'where the wrapper images go (default: the server config, else localhost:5000/optimus)',
+    )
+    .option('--output <dir>', 'where build contexts are written, <dir>/<plugin>/<version>', 'wrapper-images')
+    .option('--build', 'build each image with docker (podman when docker is not installed)')
+    .option('--push', 'build, then push each image to the registry')
+    .addOption(dir())
+    .addOption(json())
+    .action(lazy(() => import('./commands/plugin/image.js')));
   registerInstallCommands(plugin);
 
   const job = program.command('job').description('create, validate, inspect and run jobs');
@@ -279,6 +302,29 @@ export function buildProgram(): Command {
     .addOption(host())
     .addOption(json())
     .action(lazy(() => import('./commands/namespace/describe.js')));
+
+  program
+    .command('scheduler')
+    .description('compile jobs for an external scheduler (Airflow)')
+    .command('compile')
+    .description(
+      "compile the project's jobs into Airflow DAG files (one per job, plus the shared __lib.py); only changed files are written",
+    )
+    .option('--dir <dir>', 'project root holding optimus.yaml', '.')
+    .option(
+      '--out <dir>',
+      "where the DAGs go (default: the project's STORAGE_PATH, when it is a file:// path)",
+    )
+    .option(
+      '--base-image <ref>',
+      'base image of the wrapper images the tasks run (default optimus-ts/base:1)',
+    )
+    .option('--registry <registry>', 'registry of the wrapper images (default localhost:5000/optimus)')
+    .addOption(pluginsOption())
+    .addOption(serverOption())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/scheduler/compile.js')));
 
   program
     .command('version')

@@ -4,7 +4,9 @@
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { DagPublisher } from '../scheduler/airflow/publish.js';
 import type { Inferrer } from '../services/lineage-contract.js';
+import { DEFAULT_POD_TOKEN_TTL_MS } from '../services/pod-token.js';
 import type { RunDefaults } from '../services/runs.js';
 import type { SecretCipher } from '../services/secret-cipher.js';
 import { DEFAULT_NODE_TIMEOUT_MS } from '../spec/server-config.js';
@@ -16,6 +18,7 @@ import type { PluginRegistry } from './plugin-registry.js';
 import { type AnyRoute, defineRoute, openApiDocument, registerRoutes } from './route.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pluginRoutes } from './routes/plugins.js';
+import { podTokenRoutes } from './routes/pod-token.js';
 import { projectRoutes } from './routes/projects.js';
 import { replayRoutes } from './routes/replays.js';
 import { runInputRoutes } from './routes/run-input.js';
@@ -45,6 +48,15 @@ export interface AppDeps {
   runDefaults?: RunDefaults;
   /** Infers deployed jobs' destinations and sources; absent: deploys resolve static dependencies only. */
   inferrer?: Inferrer;
+  /** scheduler.type airflow: compiles and syncs a project's DAGs after its jobs change. */
+  dags?: DagPublisher;
+  /** scheduler.base_image and .registry: the wrapper images the plugins route shows (defaults: contract.ts). */
+  wrapperImages?: { baseImage: string; registry: string };
+  /**
+   * Pod tokens (Airflow pods fetching their run input): the key derived from the app key
+   * (podTokenKey), their TTL (default 1h) and the clock (tests inject one). Absent: none minted or accepted.
+   */
+  podTokens?: { key: Buffer; ttlMs?: number; now?: () => Date };
 }
 
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -60,14 +72,20 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   installErrorHandler(app);
   installJsonBodyParser(app);
-  installAuth(app, [...new Set([...(deps.tokens ?? []), ...(deps.secretTokens ?? [])])]);
+  const podTokens = deps.podTokens && {
+    key: deps.podTokens.key,
+    ttlMs: deps.podTokens.ttlMs ?? DEFAULT_POD_TOKEN_TTL_MS,
+    now: deps.podTokens.now ?? (() => new Date()),
+  };
+  installAuth(app, [...new Set([...(deps.tokens ?? []), ...(deps.secretTokens ?? [])])], podTokens);
 
   const routes: AnyRoute[] = [
-    ...pluginRoutes(deps.plugins),
+    ...pluginRoutes(deps.plugins, deps.wrapperImages),
     ...projectRoutes(deps.store, deps.plugins),
     ...secretRoutes(deps.store, deps.cipher),
-    ...jobRoutes(deps.store, deps.plugins, deps.inferrer),
+    ...jobRoutes(deps.store, deps.plugins, deps.inferrer, deps.dags),
     ...runInputRoutes({ ...deps, secretTokens: deps.secretTokens ?? [] }),
+    ...podTokenRoutes({ store: deps.store, secretTokens: deps.secretTokens ?? [], podTokens }),
     ...runRoutes({
       store: deps.store,
       runner: deps.runner,

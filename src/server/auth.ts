@@ -5,6 +5,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { PodTokenScope } from '../scheduler/airflow/contract.js';
+import { isPodToken, type PodTokenFailure, verifyPodToken } from '../services/pod-token.js';
 import { ApiError } from './errors.js';
 
 /** Query parameters a client might put a token in; any of them is refused, whatever its value. */
@@ -18,16 +20,32 @@ export interface AuthRequest {
   query: unknown;
 }
 
+/** What checks pod tokens: the key derived from the app key, and the clock (injected in tests). */
+export interface PodTokenAuth {
+  key: Buffer;
+  now(): Date;
+}
+
+export interface AuthOptions {
+  public?: boolean;
+  /** The route takes a pod token (run input only); it still has to match the request's scope. */
+  podTokenRoute?: boolean;
+  /** Absent: this server mints no pod tokens and accepts none. */
+  podTokens?: PodTokenAuth | undefined;
+}
+
 /**
  * Throws the answer for a request that may not proceed: a token in the query (400), no bearer
  * token (401) or one no configured token matches (403). Public routes and a server with no tokens
- * configured check only the query rule.
+ * configured check only the query rule. A pod token is checked whether or not tokens are
+ * configured (it is the only way to secrets on a server without them): valid and on a pod token
+ * route, its scope is returned for the route to match against the request; anywhere else, 403.
  */
 export function authenticate(
   request: AuthRequest,
   tokens: readonly string[],
-  opts: { public?: boolean } = {},
-): void {
+  opts: AuthOptions = {},
+): PodTokenScope | undefined {
   // Object(): Fastify's query is an object (null-prototype), but a missing one must not throw.
   const key = Object.keys(Object(request.query)).find((k) => QUERY_TOKEN_KEYS.has(k.toLowerCase()));
   if (key !== undefined)
@@ -38,9 +56,12 @@ export function authenticate(
       [{ path: `query.${key}`, message: 'tokens go in the Authorization header' }],
       'send the token as an `Authorization: Bearer <token>` header (the CLI does so from OPTIMUS_TOKEN)',
     );
-  if (opts.public === true || tokens.length === 0) return;
+  if (opts.public === true) return undefined;
   // Stryker disable next-line StringLiteral: any text without the Bearer prefix is refused alike
   const m = BEARER.exec(request.headers.authorization ?? '');
+  const bearer = m ? m[1]!.trim() : undefined;
+  if (bearer !== undefined && isPodToken(bearer)) return podTokenScope(bearer, opts);
+  if (tokens.length === 0) return undefined;
   if (!m)
     throw new ApiError(
       401,
@@ -57,6 +78,55 @@ export function authenticate(
       [],
       'check OPTIMUS_TOKEN',
     );
+  return undefined;
+}
+
+const POD_REFUSAL: Record<PodTokenFailure | 'unsupported', { code: string; message: string; hint: string }> =
+  {
+    malformed: {
+      code: 'POD_TOKEN_INVALID',
+      message: 'the pod token is malformed',
+      hint: 'send the token exactly as minted (POST …/job/{job}/pod_token)',
+    },
+    bad_signature: {
+      code: 'POD_TOKEN_INVALID',
+      message:
+        "the pod token's signature does not match: it was altered, or minted by a server with another app key",
+      hint: 'mint a new pod token from this server (POST …/job/{job}/pod_token)',
+    },
+    expired: {
+      code: 'POD_TOKEN_EXPIRED',
+      message: 'the pod token has expired',
+      hint: 'mint a new pod token when the pod is launched; scheduler.pod_token_ttl sets how long one lasts',
+    },
+    not_yet_valid: {
+      code: 'POD_TOKEN_NOT_YET_VALID',
+      message: "the pod token was issued in the future by this server's clock",
+      hint: 'check the clocks of the servers minting and checking pod tokens',
+    },
+    unsupported: {
+      code: 'POD_TOKEN_INVALID',
+      message: 'this server accepts no pod tokens',
+      hint: 'pod tokens need the server to run with an app key (optimus serve always has one)',
+    },
+  };
+
+/** The verified scope of a pod token, or the 403 saying why it is refused (never quoting it). */
+function podTokenScope(token: string, opts: AuthOptions): PodTokenScope {
+  if (opts.podTokenRoute !== true)
+    throw new ApiError(
+      403,
+      'POD_TOKEN_ROUTE',
+      'a pod token is accepted only for fetching run input',
+      [],
+      'use a token from serve.auth.tokens for any other request',
+    );
+  const check = opts.podTokens
+    ? verifyPodToken(token, { key: opts.podTokens.key, now: opts.podTokens.now() })
+    : ({ ok: false, reason: 'unsupported' } as const);
+  if (check.ok) return check.scope;
+  const r = POD_REFUSAL[check.reason];
+  throw new ApiError(403, r.code, r.message, [], r.hint);
 }
 
 /** Compares with every token (no early exit) and in constant time, so timing says nothing about them. */
@@ -83,12 +153,29 @@ export function mayReadSecrets(
   return m ? matchesAny(m[1]!, secretTokens) : false;
 }
 
+/** Pod token scopes of requests that authenticated with one, for their route to match. */
+const podScopes = new WeakMap<object, PodTokenScope>();
+
+/** The scope of the pod token this request authenticated with; undefined: it used none. */
+export function podTokenOf(request: object): PodTokenScope | undefined {
+  return podScopes.get(request);
+}
+
 /** Checks every request; routes declared `public` need no bearer token. */
-export function installAuth(app: FastifyInstance, tokens: readonly string[]): void {
+export function installAuth(
+  app: FastifyInstance,
+  tokens: readonly string[],
+  podTokens?: PodTokenAuth | undefined,
+): void {
   app.addHook('onRequest', async (request) => {
     // Fastify gives every route, the not-found one included, a config object.
-    const isPublic = (request.routeOptions.config as { public?: boolean }).public === true;
-    authenticate(request, tokens, { public: isPublic });
+    const config = request.routeOptions.config as { public?: boolean; podToken?: boolean };
+    const scope = authenticate(request, tokens, {
+      public: config.public === true,
+      podTokenRoute: config.podToken === true,
+      podTokens,
+    });
+    if (scope) podScopes.set(request, scope);
   });
 }
 

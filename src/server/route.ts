@@ -32,6 +32,8 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   status?: number;
   /** Routes are authenticated unless they say otherwise. */
   public?: boolean;
+  /** Also accepts a pod token (auth.ts); the handler must match its scope (podTokenOf). */
+  podToken?: boolean;
   bodyLimit?: number;
   /** Returns the response body (JSON), or sends it itself and returns the reply. */
   handler(input: RouteInput<P, Q, B>): Promise<unknown>;
@@ -50,7 +52,7 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
       method: def.method,
       url: def.url,
       ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
-      config: { public: def.public === true },
+      config: { public: def.public === true, podToken: def.podToken === true },
       handler: async (request, reply) => {
         const params = parse(def.params, request.params, 'params');
         const query = parse(def.query, request.query, 'query');

@@ -93,8 +93,36 @@ export const serverConfigSchema = z.looseObject({
           host: z.string().min(1).optional().describe('DOCKER_HOST for the docker CLI (default: its own)'),
         })
         .optional(),
+      pod_token_ttl: z
+        .string()
+        .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/, 'a duration such as 30m or 1h')
+        .refine((v) => durationMs(v) >= 1000, 'a duration of at least 1s, such as 30m or 1h')
+        .refine(
+          (v) => durationMs(v) <= 7 * 24 * 60 * 60 * 1000,
+          'at most 168h: a pod token is meant to be short-lived',
+        )
+        .optional()
+        .describe(
+          'airflow: how long a pod token minted at pod launch stays valid for fetching its run input (default 1h)',
+        ),
       storage_path: z.string().optional(),
-      base_image: z.string().optional(),
+      base_image: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'an image reference such as optimus-ts/base:1')
+        .optional()
+        .describe(
+          'airflow: the base image wrapper images copy their entrypoint from (default optimus-ts/base:1)',
+        ),
+      registry: z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9._\-/:]*$/,
+          'a registry and path such as registry.acme.internal/optimus',
+        )
+        .optional()
+        .describe(
+          'airflow: where wrapper images are pushed, <registry>/<plugin>:<tag> (default localhost:5000/optimus)',
+        ),
       host: z.string().optional(),
     })
     .optional(),
@@ -129,8 +157,13 @@ export interface ServerConfig {
      */
     upstreamTimeoutMs?: number;
     docker: { network: string; host?: string };
+    /** Airflow: validity of a pod token (absent: 1h). */
+    podTokenTtlMs?: number;
     storagePath?: string;
+    /** Absent: contract.ts's DEFAULT_BASE_IMAGE. */
     baseImage?: string;
+    /** Where wrapper images live; absent: contract.ts's DEFAULT_REGISTRY. */
+    registry?: string;
     host?: string;
   };
 }
@@ -246,6 +279,7 @@ export function parseServerConfig(src: YamlSource): { config?: ServerConfig; pro
   if (sch?.upstream_timeout) config.scheduler.upstreamTimeoutMs = durationMs(sch.upstream_timeout);
   if (sch?.docker?.network) config.scheduler.docker.network = sch.docker.network;
   if (sch?.docker?.host) config.scheduler.docker.host = sch.docker.host;
+  if (sch?.pod_token_ttl) config.scheduler.podTokenTtlMs = durationMs(sch.pod_token_ttl);
   if (serve.ingress_host) config.serve.ingressHost = serve.ingress_host;
   if (appKey) config.serve.appKey = appKey;
   if (serve.data_dir) config.serve.dataDir = resolve(dir, serve.data_dir);
@@ -253,6 +287,7 @@ export function parseServerConfig(src: YamlSource): { config?: ServerConfig; pro
   if (dbUrl) config.dbUrl = dbUrl;
   if (raw.scheduler?.storage_path) config.scheduler.storagePath = raw.scheduler.storage_path;
   if (raw.scheduler?.base_image) config.scheduler.baseImage = raw.scheduler.base_image;
+  if (raw.scheduler?.registry) config.scheduler.registry = raw.scheduler.registry;
   if (raw.scheduler?.host) config.scheduler.host = raw.scheduler.host;
   return { config, problems };
 }

@@ -55,6 +55,7 @@ const set = (pairs: Record<string, string>) =>
 const SUCCESS: [string, () => string[]][] = [
   ['plugin validate', () => [EXAMPLE_PLUGINS]],
   ['plugin schema', () => []],
+  ['plugin image', () => ['--all', '--plugins', EXAMPLE_PLUGINS, '--output', join(root, 'wrapper-images')]],
   ['plugin install', () => ['-c', config]],
   ['plugin list', () => ['-c', config]],
   ['plugin diff', () => ['-c', config]],
@@ -63,6 +64,7 @@ const SUCCESS: [string, () => string[]][] = [
   ['plugin sync', () => ['--dir', project]],
   ['job validate', () => ['--dir', project]],
   ['job graph', () => ['campaign-performance', '--dir', project]],
+  ['scheduler compile', () => ['--dir', project, '--out', join(root, 'dags')]],
   ['project register', () => ['--dir', project]],
   ['namespace register', () => ['--dir', project]],
   ['deploy', () => ['--dir', project]],

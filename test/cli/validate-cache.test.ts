@@ -297,7 +297,8 @@ describe('`optimus job validate` with the cache', () => {
         .json()
         .jobs.map((j: { name: string }) => j.name),
     ).toEqual(['legacy']);
-  });
+    // Eleven CLI runs: on a loaded machine they outlast the default timeout.
+  }, 120_000);
 
   it('--no-cache neither reads nor writes the cache', () => {
     expect(cli(['--no-cache']).code).toBe(0);

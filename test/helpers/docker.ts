@@ -129,6 +129,7 @@ async function startDockerd(tried: string): Promise<DockerEngine | SkippedDocker
         `kill ${daemon.pid} 2>/dev/null; for i in $(seq 1 200); do kill -0 ${daemon.pid} 2>/dev/null || exit 0; sleep 0.1; done; kill -9 ${daemon.pid}`,
       ]);
     }
+    unmountUnder(dir);
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   };
   // A test run that dies without calling stop() must not leave an engine behind.
@@ -150,6 +151,7 @@ async function startDockerd(tried: string): Promise<DockerEngine | SkippedDocker
             await gone;
             clearTimeout(timer);
           }
+          unmountUnder(dir);
           rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
         },
       };
@@ -168,6 +170,23 @@ async function startDockerd(tried: string): Promise<DockerEngine | SkippedDocker
   return {
     skipped: `${tried}no engine answers and a throwaway dockerd did not start: ${last.slice(0, 300) || 'no answer'}`,
   };
+}
+
+/**
+ * A container run with `--network host` leaves dockerd's netns/default bind mount behind when the
+ * engine stops; the temp dir can only be removed once it is unmounted.
+ */
+function unmountUnder(dir: string): void {
+  let mounts = '';
+  try {
+    mounts = readFileSync('/proc/self/mounts', 'utf8');
+  } catch {
+    return;
+  }
+  for (const line of mounts.split('\n')) {
+    const target = line.split(' ')[1];
+    if (target?.startsWith(`${dir}/`)) spawnSync('umount', ['-l', target]);
+  }
 }
 
 /** `docker import`s the busybox image (and its entrypoint twin) unless the engine has them. */

@@ -14,8 +14,10 @@ import { expandEnvVars } from '../../core/env-vars.js';
 import { OptimusError } from '../../core/errors.js';
 import { errorsOf, type Problem, warningsOf } from '../../core/problem.js';
 import type { PluginsSection } from '../../plugins/install/config.js';
+import { DEFAULT_BASE_IMAGE, DEFAULT_REGISTRY } from '../../scheduler/airflow/contract.js';
 import type { ReloadOutcome } from '../../server/plugin-registry.js';
 import { ensureAppKey } from '../../services/app-key.js';
+import { podTokenKey } from '../../services/pod-token.js';
 import { createSecretCipher } from '../../services/secret-cipher.js';
 import { defaultServerConfig, loadServerConfig, type ServerConfig } from '../../spec/server-config.js';
 import { colorEnabled, err as stderrColors } from '../colors.js';
@@ -114,7 +116,21 @@ export async function run({ opts }: CommandContext): Promise<number> {
     cipher,
     logger,
   });
+  // scheduler.type airflow: each deploy and job delete compiles the project's DAGs to its storage path.
+  let ownUrl = '';
+  const dags =
+    config.scheduler.type === 'airflow'
+      ? (await import('../../scheduler/airflow/publish.js')).createDagPublisher({
+          store,
+          plugins: () => plugins.plugins,
+          scheduler: config.scheduler,
+          providers: config.plugins.providers,
+          optimusHost: () => config.serve.ingressHost ?? ownUrl,
+          logger,
+        })
+      : undefined;
   const app = await createApp({
+    ...(dags ? { dags } : {}),
     store,
     plugins,
     cipher,
@@ -123,6 +139,14 @@ export async function run({ opts }: CommandContext): Promise<number> {
     secretTokens,
     logger,
     version: VERSION,
+    wrapperImages: {
+      baseImage: config.scheduler.baseImage ?? DEFAULT_BASE_IMAGE,
+      registry: config.scheduler.registry ?? DEFAULT_REGISTRY,
+    },
+    podTokens: {
+      key: podTokenKey(appKey),
+      ...(config.scheduler.podTokenTtlMs !== undefined ? { ttlMs: config.scheduler.podTokenTtlMs } : {}),
+    },
     ...(runner ? { runner } : {}),
     runDefaults: {
       nodeTimeoutMs: config.scheduler.nodeTimeoutMs,
@@ -160,6 +184,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
   }
   const address = app.server.address();
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${typeof address === 'object' && address ? address.port : port}`;
+  ownUrl = url;
   const served = plugins.plugins.size;
   if (json)
     process.stdout.write(

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { downstreamsOf, jobKey } from '../../core/lineage.js';
+import type { DagPublisher } from '../../scheduler/airflow/publish.js';
 import {
   createValidatedJobs,
   type DeployRequest,
@@ -139,7 +140,13 @@ function lineageJson(job: JobRecord, rows: readonly LineageRow[]) {
   };
 }
 
-export function jobRoutes(store: Store, registry: PluginRegistry, inferrer?: Inferrer): AnyRoute[] {
+export function jobRoutes(
+  store: Store,
+  registry: PluginRegistry,
+  inferrer?: Inferrer,
+  /** Set when scheduler.type is airflow: DAGs are compiled and synced after each change. */
+  dags?: DagPublisher,
+): AnyRoute[] {
   const validated = createValidatedJobs();
   const deps = () => ({
     store,
@@ -178,8 +185,14 @@ export function jobRoutes(store: Store, registry: PluginRegistry, inferrer?: Inf
       body: deployBody,
       handler: async ({ params, body }) => {
         const req = await deployRequest(params, body);
+        const publish = await dags?.track(params.project);
         const { deploy, warnings, relineaged } = await stale(body.keep, () => deployNamespace(deps(), req));
-        return { deploy: deployJson(deploy), relineaged, warnings: warnings.map(problemDetail) };
+        const published = publish ? (await publish()).flatMap((o) => o.warnings) : [];
+        return {
+          deploy: deployJson(deploy),
+          relineaged,
+          warnings: [...warnings, ...published].map(problemDetail),
+        };
       },
     }),
     defineRoute({
@@ -263,10 +276,15 @@ export function jobRoutes(store: Store, registry: PluginRegistry, inferrer?: Inf
       params: jobParams,
       handler: async ({ params }) => {
         await requireNamespace(store, params.project, params.namespace);
+        const publish = await dags?.track(params.project);
         if (!(await store.deleteJob(params.project, params.namespace, params.job))) {
           throw jobNotFound(params);
         }
-        return { deleted: params.job };
+        const published = publish ? (await publish()).flatMap((o) => o.warnings) : [];
+        return {
+          deleted: params.job,
+          ...(published.length ? { warnings: published.map(problemDetail) } : {}),
+        };
       },
     }),
   ];

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { checkConfigs } from '../../core/configs.js';
 import { isTaskOnly, type Plugin } from '../../core/plugin.js';
+import { DEFAULT_BASE_IMAGE, DEFAULT_REGISTRY } from '../../scheduler/airflow/contract.js';
+import { type WrapperImages, wrapperImagesOf } from '../../scheduler/airflow/wrapper-image.js';
 import { ApiError, problemDetail } from '../errors.js';
 import { describeReload, type PluginRegistry } from '../plugin-registry.js';
 import { type AnyRoute, defineRoute } from '../route.js';
@@ -45,7 +47,16 @@ export function pluginDetail(p: Plugin, kind: string) {
   };
 }
 
-export function pluginRoutes(registry: PluginRegistry): AnyRoute[] {
+/** The wrapper image of the default version, and of every version (Airflow pods run these). */
+function wrapperFields(p: Plugin, images: WrapperImages) {
+  const all = wrapperImagesOf(p, images);
+  return { wrapper_image: all.default ?? null, wrapper_images: all };
+}
+
+export function pluginRoutes(
+  registry: PluginRegistry,
+  images: WrapperImages = { baseImage: DEFAULT_BASE_IMAGE, registry: DEFAULT_REGISTRY },
+): AnyRoute[] {
   const find = (name: string) => {
     // One read of the served set: a reload in between cannot mix two sets in one answer.
     const set = registry.current();
@@ -85,7 +96,7 @@ export function pluginRoutes(registry: PluginRegistry): AnyRoute[] {
       params: nameParams,
       handler: async ({ params }) => {
         const s = find(params.name);
-        return { plugin: pluginDetail(s.plugin, s.kind) };
+        return { plugin: { ...pluginDetail(s.plugin, s.kind), ...wrapperFields(s.plugin, images) } };
       },
     }),
     defineRoute({

@@ -1,12 +1,15 @@
 /**
  * Run input of one node of a deployed job at a scheduled time (upstream's JobRunInput): JSON, or
  * with `Accept: application/x-tar` a tar of `in/` that a container unpacks with `tar`. Secrets
- * only for a bearer token configured with `read_secrets`; anyone else gets their names withheld.
+ * only for a bearer token configured with `read_secrets`, or a pod token minted for exactly this
+ * job, node and scheduled time; anyone else gets their names withheld.
  */
 import { z } from 'zod';
 import { isOptimusError } from '../../core/errors.js';
 import { hasControlChar } from '../../core/names.js';
 import { WindowError } from '../../core/window-compute.js';
+import type { PodTokenScope } from '../../scheduler/airflow/contract.js';
+import { scopeMismatch } from '../../services/pod-token.js';
 import {
   compileRunInput,
   normaliseInstanceType,
@@ -16,7 +19,7 @@ import {
 } from '../../services/run-input.js';
 import type { SecretCipher } from '../../services/secret-cipher.js';
 import type { Store } from '../../store/store.js';
-import { mayReadSecrets } from '../auth.js';
+import { mayReadSecrets, podTokenOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { jobName, projectName } from '../names.js';
 import type { PluginRegistry } from '../plugin-registry.js';
@@ -30,7 +33,8 @@ export interface RunInputRouteDeps {
   secretTokens: readonly string[];
 }
 
-const body = z.object({
+/** The request body; the pod token route takes the same node fields (without executed_at). */
+export const runInputBody = z.object({
   scheduled_at: z
     .string()
     .max(64, 'must be an RFC3339 time such as 2026-03-01T02:00:00Z')
@@ -88,11 +92,15 @@ export function runInputRoutes(deps: RunInputRouteDeps): AnyRoute[] {
       summary: 'Job run input',
       tag: 'runs',
       params: z.object({ project: projectName, job: jobName }),
-      body,
+      body: runInputBody,
       bodyLimit: 64 * 1024,
+      podToken: true,
       response,
       handler: async ({ params, body: b, request, reply }) => {
-        const withSecrets = mayReadSecrets(request, deps.secretTokens);
+        const pod = podTokenOf(request);
+        if (pod) refuseOutOfScope(pod, params, b);
+        // A pod token in scope grants what its minter (a read_secrets token) could read.
+        const withSecrets = pod !== undefined || mayReadSecrets(request, deps.secretTokens);
         const scheduledAt = parseRfc3339(b.scheduled_at)!;
         let input: Awaited<ReturnType<typeof compileRunInput>>;
         try {
@@ -134,6 +142,38 @@ export function runInputRoutes(deps: RunInputRouteDeps): AnyRoute[] {
       },
     }),
   ];
+}
+
+const SCOPE_FIELDS: Record<keyof PodTokenScope, string> = {
+  project: 'project',
+  job: 'job',
+  instanceType: 'instance_type',
+  instanceName: 'instance_name',
+  scheduledAt: 'scheduled_at',
+};
+
+/** 403 unless the request is for the job, node and scheduled time the pod token was minted for. */
+function refuseOutOfScope(
+  pod: PodTokenScope,
+  params: { project: string; job: string },
+  b: { instance_type: string; instance_name: string; scheduled_at: string },
+): void {
+  const differ = scopeMismatch(pod, {
+    project: params.project,
+    job: params.job,
+    instanceType: b.instance_type,
+    instanceName: b.instance_name,
+    scheduledAt: b.scheduled_at,
+  });
+  if (!differ.length) return;
+  const names = differ.map((f) => SCOPE_FIELDS[f]);
+  throw new ApiError(
+    403,
+    'POD_TOKEN_SCOPE',
+    `the pod token is not for this request: its ${names.join(', ')} ${names.length === 1 ? 'differs' : 'differ'}`,
+    [],
+    'a pod token opens only the run input of the job, node and scheduled time it was minted for',
+  );
 }
 
 function wantsTar(accept: string | undefined): boolean {
