@@ -1,5 +1,6 @@
 // `npm run demo`: the whole path that exists so far, on the example project and the embedded
-// defaults. Validate plugins and jobs locally, install the plugins (a file provider, plus the
+// defaults. Validate plugins and jobs locally, compile them to Airflow DAGs and write each plugin's
+// wrapper image context, install the plugins (a file provider, plus the
 // example binary plugin) for a server, start `optimus serve` on a throwaway data dir, deploy (each
 // job's upstreams inferred from its SQL), store secrets, inspect a job's lineage, plan a change
 // without applying it, run a job on the embedded runner and read its run graph and logs (checking
@@ -69,6 +70,39 @@ step('install the project’s plugins as optimus.yaml declares them (frozen to i
 step('validate every job of every namespace', ['job', 'validate', '--dir', project]);
 for (const job of ['campaign-performance', 'revenue-daily'])
   step(`run order of ${job}`, ['job', 'graph', job, '--dir', project]);
+
+// Beyond one machine: the same jobs as Airflow DAG files, and each plugin's wrapper image context.
+const dags = join(work, 'airflow');
+step('compile every job to an Airflow DAG (KubernetesPodOperator tasks, in run-graph order)', [
+  'scheduler',
+  'compile',
+  '--dir',
+  project,
+  '--out',
+  dags,
+]);
+step('again: nothing changed, so no file is rewritten', [
+  'scheduler',
+  'compile',
+  '--dir',
+  project,
+  '--out',
+  dags,
+]);
+const dag = readFileSync(join(dags, 'dags/finance/revenue-daily.py'), 'utf8');
+process.stdout.write(`\n${join('dags', 'finance', 'revenue-daily.py')} (first task):\n`);
+process.stdout.write(
+  `${dag.slice(dag.indexOf('    task_'), dag.indexOf('    )', dag.indexOf('    task_')) + 6)}\n`,
+);
+step('the wrapper image of each plugin: its executor image plus the base image’s entrypoint', [
+  'plugin',
+  'image',
+  '--all',
+  '--dir',
+  project,
+  '--output',
+  join(work, 'wrapper-images'),
+]);
 
 // 2. A server: its plugins installed declaratively from a file provider, pinned in a lock file.
 const config = join(work, 'server.yaml');
