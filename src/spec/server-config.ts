@@ -8,11 +8,19 @@ import { z } from 'zod';
 import { hasErrors, type Problem } from '../core/problem.js';
 import { parseDuration } from '../core/template/go-time.js';
 import { type PluginsSection, parsePluginsSection } from '../plugins/install/config.js';
+import { POD_TOKEN_PREFIX } from '../scheduler/airflow/contract.js';
 import { pluginDependenciesSchema } from './project-config.js';
 import { problemAt, readYamlFile, type YamlSource } from './yaml-source.js';
 import { shapeProblems } from './zod-problems.js';
 
 const port = z.int().min(0).max(65535);
+/** A configured bearer token; the pod token prefix is taken: such a token would never be accepted. */
+const bearerToken = z
+  .string()
+  .min(1)
+  .refine((t) => !t.startsWith(POD_TOKEN_PREFIX), {
+    message: `must not start with "${POD_TOKEN_PREFIX}": that prefix marks the server's own pod tokens`,
+  });
 const dbSchema = z.strictObject({
   url: z.string().optional().describe('postgres://… ; empty or absent = the embedded store'),
   dsn: z.string().optional().describe('upstream name for url'),
@@ -35,9 +43,9 @@ export const serverConfigSchema = z.looseObject({
           tokens: z
             .array(
               z.union([
-                z.string().min(1),
+                bearerToken,
                 z.strictObject({
-                  token: z.string().min(1),
+                  token: bearerToken,
                   read_secrets: z
                     .boolean()
                     .optional()

@@ -141,4 +141,19 @@ telemetry: {profile_addr: ":9110"}
     expect(errorsOf(again.problems)).toMatchObject([{ path: 'serve.app_key' }]);
     expect(JSON.stringify(again.problems)).not.toContain('tooshort-secret');
   });
+
+  it('rejects a bearer token that looks like a pod token, without printing it', () => {
+    const dir = tempDir({
+      'server.yaml':
+        'serve:\n  auth:\n    tokens:\n      - optimus-pod.secret-one\n      - {token: optimus-pod.secret-two, read_secrets: true}\n      - fine-token\n',
+    });
+    const r = loadServerConfig(join(dir, 'server.yaml'));
+    expect(errorsOf(r.problems).map((p) => p.path)).toEqual([
+      'serve.auth.tokens[0]',
+      'serve.auth.tokens[1].token',
+    ]);
+    expect(errorsOf(r.problems)[0]!.message).toContain('optimus-pod.');
+    expect(JSON.stringify(r.problems)).not.toContain('secret-one');
+    expect(JSON.stringify(r.problems)).not.toContain('secret-two');
+  });
 });
