@@ -111,6 +111,8 @@ export interface DagJob {
   retry: { count: number; delaySeconds: number; exponentialBackoff: boolean };
   /** From behavior.notify `sla_miss` config.duration. */
   slaSeconds?: number;
+  /** From behavior.timeout: the longest one attempt of a node may run (`execution_timeout`). */
+  timeoutSeconds?: number;
   labels: Record<string, string>;
   pool?: string;
   queue?: string;

@@ -77,6 +77,9 @@ export const compileDag: CompileDag = (job: DagJob, opts: DagCompileOptions): st
     ];
     if (job.serviceAccount) args.push(['service_account_name', pyStr(job.serviceAccount)]);
     if (job.resources) args.push(['container_resources', resourcesCall(job.resources)]);
+    // On the pods only: a sensor waits as long as its upstream takes, which is not an attempt.
+    if (job.timeoutSeconds !== undefined)
+      args.push(['execution_timeout', `timedelta(seconds=${pyLiteral(job.timeoutSeconds)})`]);
     const rule = triggerRule(node, job.nodes);
     if (rule) args.push(['trigger_rule', pyStr(rule)]);
     if (node !== job.nodes[0]) lines.push('');
@@ -361,6 +364,8 @@ export function dagJobOf(src: DagJobSource): DagJob {
   };
   if (spec.schedule.end_date) job.endDate = dateText(spec.schedule.end_date);
   if (sla.length) job.slaSeconds = Math.min(...sla);
+  const timeout = behavior.timeout ? durationSeconds(String(behavior.timeout)) : undefined;
+  if (timeout !== undefined && timeout > 0) job.timeoutSeconds = timeout;
   if (metadata.airflow?.pool) job.pool = metadata.airflow.pool;
   if (metadata.airflow?.queue) job.queue = metadata.airflow.queue;
   if (resources) job.resources = resources;

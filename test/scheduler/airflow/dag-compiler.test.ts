@@ -191,6 +191,7 @@ const EVERY_FIELD: DagJob = {
   catchUp: true,
   retry: { count: 4, delaySeconds: 90, exponentialBackoff: true },
   slaSeconds: 7200,
+  timeoutSeconds: 2700,
   labels: { team: 'data "eng"', tier: '1\n2', 'z-key': 'x'.repeat(150) },
   pool: 'etl-pool',
   queue: 'k8s',
@@ -265,7 +266,11 @@ describe('a DAG with every field', () => {
       sla: { timedelta_seconds: 7200 },
       pool: 'etl-pool',
       queue: 'k8s',
+      execution_timeout: { timedelta_seconds: 2700 },
     });
+    // A sensor waits as long as its upstream takes: the attempt timeout is the pods' only.
+    const sensor = dag.tasks.find((t) => t.class === 'OptimusUpstreamSensor')!;
+    expect(sensor.args).not.toHaveProperty('execution_timeout');
     expect(load.pod_args).toMatchObject({
       image: 'reg/load:2-bbbbbbbb',
       service_account_name: 'optimus-runner',
@@ -478,6 +483,7 @@ describe('dagJobOf', () => {
           depends_on_past: true,
           catch_up: true,
           retry: { count: 2, delay: '1m30s', exponential_backoff: true },
+          timeout: '1h30m',
           notify: [
             { on: 'sla_miss', config: { duration: '2h' } },
             { on: 'sla_miss', config: { duration: '45m' } },
@@ -518,6 +524,7 @@ describe('dagJobOf', () => {
       catchUp: true,
       retry: { count: 2, delaySeconds: 90, exponentialBackoff: true },
       slaSeconds: 2700,
+      timeoutSeconds: 5400,
       pool: 'pl',
       queue: 'q',
       serviceAccount: 'sa',
@@ -536,7 +543,15 @@ describe('dagJobOf', () => {
     const job = dagJobOf(source({ behavior: {}, metadata: {}, schedule: { start_date: '2026-01-01' } }));
     expect(job.retry).toEqual({ count: 0, delaySeconds: 0, exponentialBackoff: false });
     expect(job.interval).toBeNull();
-    for (const k of ['slaSeconds', 'pool', 'queue', 'serviceAccount', 'resources', 'endDate'] as const)
+    for (const k of [
+      'slaSeconds',
+      'timeoutSeconds',
+      'pool',
+      'queue',
+      'serviceAccount',
+      'resources',
+      'endDate',
+    ] as const)
       expect(job[k]).toBeUndefined();
     expect(compileDag(job, { optimusHost: HOST })).toContain('    schedule=None,\n');
   });
