@@ -12,6 +12,7 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OptimusError } from '../../core/errors.js';
 import type { ProviderConfig } from '../../plugins/install/config.js';
+import { gcsStorageOptions, s3ClientConfig } from '../../plugins/install/providers/cloud-config.js';
 import { createRedactor, expandEnv, type Redactor } from '../../plugins/install/secrets.js';
 
 export interface DagStorage {
@@ -211,24 +212,7 @@ export async function createS3DagStorage(
 ): Promise<DagStorage> {
   const { S3Client, PutObjectCommand, GetObjectCommand, DeleteObjectCommand, ListObjectsV2Command } =
     await import('@aws-sdk/client-s3');
-  const client = new S3Client({
-    region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1',
-    // S3-compatible stores differ in checksum support; a DAG file is small and rewritten whole.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 4,
-    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-    ...(opts.forcePathStyle !== undefined ? { forcePathStyle: opts.forcePathStyle } : {}),
-    ...(opts.accessKeyId && opts.secretAccessKey
-      ? {
-          credentials: {
-            accessKeyId: opts.accessKeyId,
-            secretAccessKey: opts.secretAccessKey,
-            ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}),
-          },
-        }
-      : {}),
-  });
+  const client = new S3Client(s3ClientConfig(opts));
   const Bucket = opts.bucket;
   const base = `s3://${Bucket}${opts.prefix ? `/${opts.prefix}` : ''}`;
   const what = (key?: string) => (key ? `${base}/${key}` : base);
@@ -290,31 +274,18 @@ export async function createGcsDagStorage(
   opts: BucketOptions & { endpoint?: string; serviceAccount?: string },
 ): Promise<DagStorage> {
   const { Storage } = await import('@google-cloud/storage');
-  const { existsSync } = await import('node:fs');
-  const config: import('@google-cloud/storage').StorageOptions = {
-    retryOptions: { autoRetry: true, maxRetries: 3 },
-  };
-  if (opts.endpoint) config.apiEndpoint = opts.endpoint;
-  if (opts.serviceAccount) {
-    if (existsSync(opts.serviceAccount)) config.keyFilename = opts.serviceAccount;
-    else {
-      try {
-        const creds = JSON.parse(Buffer.from(opts.serviceAccount, 'base64').toString('utf8'));
-        config.credentials = creds;
-        if (creds.project_id) config.projectId = creds.project_id;
-      } catch {
-        // The parser's message quotes the input: never show it.
-        throw new OptimusError(
-          'DAG_STORAGE_CREDENTIALS_INVALID',
-          `gs://${opts.bucket}: the provider's service_account is neither a file nor base64 JSON`,
-          {
-            category: 'invalid',
-            hint: 'set service_account to a key file path or to the base64 of its JSON',
-          },
-        );
-      }
-    }
-  }
+  const config = gcsStorageOptions(
+    opts,
+    () =>
+      new OptimusError(
+        'DAG_STORAGE_CREDENTIALS_INVALID',
+        `gs://${opts.bucket}: the provider's service_account is neither a file nor base64 JSON`,
+        {
+          category: 'invalid',
+          hint: 'set service_account to a key file path or to the base64 of its JSON',
+        },
+      ),
+  );
   const bucket = new Storage(config).bucket(opts.bucket);
   const base = `gs://${opts.bucket}${opts.prefix ? `/${opts.prefix}` : ''}`;
   const what = (key?: string) => (key ? `${base}/${key}` : base);

@@ -1,7 +1,7 @@
 /** Artifacts in Google Cloud Storage (or a private/test endpoint speaking its JSON API). */
-import { existsSync } from 'node:fs';
-import { Storage, type StorageOptions } from '@google-cloud/storage';
+import { Storage } from '@google-cloud/storage';
 import { OptimusError } from '../../../core/errors.js';
+import { gcsStorageOptions } from './cloud-config.js';
 import {
   type ArtifactProvider,
   type AvailableArtifact,
@@ -23,29 +23,18 @@ export interface GcsProviderOptions {
 }
 
 export function createGcsProvider(opts: GcsProviderOptions): ArtifactProvider {
-  const config: StorageOptions = { retryOptions: { autoRetry: true, maxRetries: 3 } };
-  if (opts.endpoint) config.apiEndpoint = opts.endpoint;
-  if (opts.serviceAccount) {
-    if (existsSync(opts.serviceAccount)) config.keyFilename = opts.serviceAccount;
-    else {
-      let creds: { project_id?: string; client_email?: string; private_key?: string };
-      try {
-        creds = JSON.parse(Buffer.from(opts.serviceAccount, 'base64').toString('utf8'));
-      } catch {
-        // The parser's message quotes the input: never show it.
-        throw new OptimusError(
-          'PLUGIN_CREDENTIALS_INVALID',
-          `provider "${opts.name}": service_account is neither a file nor base64 JSON`,
-          {
-            category: 'invalid',
-            hint: 'set service_account to a key file path or to the base64 of its JSON (e.g. from an environment variable)',
-          },
-        );
-      }
-      config.credentials = creds;
-      if (creds.project_id) config.projectId = creds.project_id;
-    }
-  }
+  const config = gcsStorageOptions(
+    opts,
+    () =>
+      new OptimusError(
+        'PLUGIN_CREDENTIALS_INVALID',
+        `provider "${opts.name}": service_account is neither a file nor base64 JSON`,
+        {
+          category: 'invalid',
+          hint: 'set service_account to a key file path or to the base64 of its JSON (e.g. from an environment variable)',
+        },
+      ),
+  );
   const storage = new Storage(config);
 
   const locate = bucketLocator(opts, /gs|gcs/, 'a gs://bucket/object URL');

@@ -6,9 +6,9 @@ import {
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   S3Client,
-  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { OptimusError } from '../../../core/errors.js';
+import { s3ClientConfig } from './cloud-config.js';
 import {
   type ArtifactProvider,
   type AvailableArtifact,
@@ -33,23 +33,7 @@ export interface S3ProviderOptions {
 }
 
 export function createS3Provider(opts: S3ProviderOptions): ArtifactProvider {
-  const config: S3ClientConfig = {
-    region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1',
-    // We verify the artifact's sha256 ourselves; S3-compatible stores differ in checksum support.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 4,
-  };
-  if (opts.endpoint) config.endpoint = opts.endpoint;
-  if (opts.forcePathStyle !== undefined) config.forcePathStyle = opts.forcePathStyle;
-  if (opts.accessKeyId && opts.secretAccessKey) {
-    config.credentials = {
-      accessKeyId: opts.accessKeyId,
-      secretAccessKey: opts.secretAccessKey,
-      ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}),
-    };
-  }
-  const client = new S3Client(config);
+  const client = new S3Client(s3ClientConfig(opts));
 
   const locate = bucketLocator(opts, /s3/, 'an s3://bucket/key URL');
 
