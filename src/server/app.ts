@@ -12,6 +12,7 @@ import type { SecretCipher } from '../services/secret-cipher.js';
 import { DEFAULT_NODE_TIMEOUT_MS } from '../spec/server-config.js';
 import type { Store } from '../store/store.js';
 import { installAuth, redactQuery } from './auth.js';
+import { installConsole } from './console.js';
 import { frameworkError, installErrorHandler } from './errors.js';
 import { installJsonBodyParser } from './json-body.js';
 import type { PluginRegistry } from './plugin-registry.js';
@@ -57,6 +58,8 @@ export interface AppDeps {
    * (podTokenKey), their TTL (default 1h) and the clock (tests inject one). Absent: none minted or accepted.
    */
   podTokens?: { key: Buffer; ttlMs?: number; now?: () => Date };
+  /** The web console's built files (console.ts: CONSOLE_DIST), served at `/`; absent: API only. */
+  console?: string;
 }
 
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -134,6 +137,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
   registerRoutes(app, routes);
+  if (deps.console !== undefined) await installConsole(app, deps.console);
   await app.ready();
   return app;
 }

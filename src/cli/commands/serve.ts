@@ -139,6 +139,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     secretTokens,
     logger,
     version: VERSION,
+    console: (await import('../../server/console.js')).CONSOLE_DIST,
     wrapperImages: {
       baseImage: config.scheduler.baseImage ?? DEFAULT_BASE_IMAGE,
       registry: config.scheduler.registry ?? DEFAULT_REGISTRY,
