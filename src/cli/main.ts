@@ -151,6 +151,23 @@ export function buildProgram(): Command {
     .addOption(host())
     .addOption(json())
     .action(lazy(() => import('./commands/job/cancel.js')));
+  job
+    .command('retry')
+    .description(
+      "run a finished run's failed nodes again (or only --node ones), with what did not succeed after them",
+    )
+    .argument('<job>', 'job name')
+    .argument('<run-id>', 'the run (see `optimus job runs <job>`)')
+    .option(
+      '--node <name>',
+      'only this failed, upstream failed or cancelled node (repeatable)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .addOption(projectNameOption())
+    .addOption(dir())
+    .addOption(host())
+    .addOption(json())
+    .action(lazy(() => import('./commands/job/retry.js')));
   plugin
     .command('sync')
     .description("cache the server's plugin specs locally, for offline validation (deletes nothing else)")

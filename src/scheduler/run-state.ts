@@ -13,10 +13,14 @@
  * - fail hooks run only when the task failed, or never ran because a pre hook failed (Airflow's
  *   `one_failed`), and are skipped when it succeeded;
  * - a failed attempt is retried (`queued` with a delay) while attempts are left;
+ * - every attempt's end is recorded with the transition (`RunChange.attempts`);
+ * - a manual retry of a finished run (retryNodes) sends the chosen nodes and what did not succeed
+ *   downstream of them back to pending; attempt numbers go on, the job's retries start again;
  * - the run ends when every node has: cancelled if a node was cancelled, failed if one failed or
  *   could not run because of a failure, else succeeded.
  */
 import type {
+  AttemptChange,
   NodeChange,
   NodeStatus,
   RunChange,
@@ -30,7 +34,7 @@ import type { UpstreamDecision } from './upstream-wait.js';
 /** How one attempt of a node ended, as the runner saw it. */
 export type AttemptOutcome =
   | { kind: 'succeeded'; exitCode: number }
-  | { kind: 'failed'; exitCode: number | null; error: string }
+  | { kind: 'failed'; exitCode: number | null; error: string; timedOut?: boolean }
   /** Stopped because its run was cancelled. */
   | { kind: 'cancelled'; exitCode?: number | null }
   /** The server that ran it died: counts as a failed attempt. */
@@ -114,6 +118,21 @@ export function finishAttempt(
   if (owner !== undefined && node.leaseOwner !== owner) return undefined;
   const released = { leaseOwner: null, leaseExpiresAt: null };
   let change: NodeChange;
+  let ended: AttemptChange;
+  const end = (
+    status: Extract<AttemptChange, { kind: 'ended' }>['status'],
+    exitCode: number | null,
+    error: string | null,
+  ): AttemptChange => ({
+    kind: 'ended',
+    node: name,
+    attempt,
+    status,
+    startedAt: node.startedAt ?? now,
+    finishedAt: now,
+    exitCode,
+    error,
+  });
   if (outcome.kind === 'released' && !node.cancelRequested && run.status !== 'cancelled') {
     const change: NodeChange = {
       name,
@@ -123,7 +142,7 @@ export function finishAttempt(
       notBefore: null,
       error: RELEASED_NOTE,
     };
-    return { nodes: [change] };
+    return { nodes: [change], attempts: [{ kind: 'released', node: name, attempt }] };
   }
   if (outcome.kind === 'succeeded') {
     change = {
@@ -134,17 +153,22 @@ export function finishAttempt(
       exitCode: outcome.exitCode,
       error: null,
     };
+    ended = end('succeeded', outcome.exitCode, null);
   } else if (outcome.kind === 'cancelled' || node.cancelRequested || run.status === 'cancelled') {
     // A cancel wins over whatever else ended the attempt: the user asked it to stop, so no retry.
     const exitCode =
       outcome.kind === 'failed' || outcome.kind === 'cancelled' ? (outcome.exitCode ?? null) : null;
     change = { name, ...released, status: 'cancelled', finishedAt: now, exitCode, error: 'cancelled' };
+    ended = end('cancelled', exitCode, 'cancelled');
   } else {
     // ('released' reaches here only for a node whose run was cancelled, handled above.)
     const error = outcome.kind === 'failed' ? outcome.error : INTERRUPTED_ERROR;
     const exitCode = outcome.kind === 'failed' ? outcome.exitCode : null;
-    if (node.attempt < run.settings.maxAttempts) {
-      const wait = retryDelayMs(run.settings, node.attempt);
+    ended = end(outcome.kind === 'failed' && outcome.timedOut ? 'timed_out' : 'failed', exitCode, error);
+    // Attempts before a manual retry do not count: the retry gives the node the job's retries again.
+    const counted = node.attempt - node.attemptsBefore;
+    if (counted < run.settings.maxAttempts) {
+      const wait = retryDelayMs(run.settings, counted);
       change = {
         name,
         ...released,
@@ -159,8 +183,61 @@ export function finishAttempt(
     }
   }
   const changes = new Map([[name, change]]);
-  if (run.status !== 'running') return { nodes: [...changes.values()] };
-  return finishIfDone(run, propagate(run, changes, now), now, {});
+  if (run.status !== 'running') return { nodes: [...changes.values()], attempts: [ended] };
+  return { ...finishIfDone(run, propagate(run, changes, now), now, {}), attempts: [ended] };
+}
+
+/** Node statuses a manual retry re-runs. */
+export const RETRYABLE: readonly NodeStatus[] = ['failed', 'upstream_failed', 'cancelled'];
+
+/**
+ * A manual retry of a run that is over: `names` (each one of RETRYABLE, checked by the caller) and
+ * every node downstream of them that did not succeed go back to pending, their last attempt's
+ * fields cleared; succeeded nodes keep their result. A run that had started runs again at once
+ * (the nodes whose upstreams succeeded are queued now); one that never started (cancelled while
+ * waiting, or its upstream jobs' runs timed out) is queued again and waits as a new run does.
+ */
+export function retryNodes(run: RunRecord, names: readonly string[], now: Date): RunChange {
+  const downstream = new Map<string, string[]>();
+  for (const n of run.nodes) {
+    for (const d of n.dependsOn) downstream.set(d, [...(downstream.get(d) ?? []), n.name]);
+  }
+  const again = new Set<string>(names);
+  const stack = [...names];
+  while (stack.length) {
+    for (const next of downstream.get(stack.pop()!) ?? []) {
+      if (again.has(next)) continue;
+      again.add(next);
+      stack.push(next);
+    }
+  }
+  const changes = new Map<string, NodeChange>();
+  for (const n of run.nodes) {
+    if (!again.has(n.name) || n.status === 'succeeded') continue;
+    changes.set(n.name, {
+      name: n.name,
+      status: 'pending',
+      attemptsBefore: n.attempt,
+      notBefore: null,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      handle: null,
+      cancelRequested: false,
+      startedAt: null,
+      finishedAt: null,
+      exitCode: null,
+      error: null,
+    });
+  }
+  if (run.startedAt === null) {
+    return { status: 'queued', note: null, finishedAt: null, nodes: [...changes.values()] };
+  }
+  const restarted = { ...run, status: 'running' as const };
+  return finishIfDone(restarted, propagate(restarted, changes, now), now, {
+    status: 'running',
+    note: null,
+    finishedAt: null,
+  });
 }
 
 /** A running node whose server stopped or died: a failed attempt, retried by the usual rules. */

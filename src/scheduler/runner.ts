@@ -134,6 +134,12 @@ export const LEASE_LOST_NOTE =
 
 const NEVER = new Date(8.64e15);
 
+/** "attempt 2 of 3"; after a manual retry "attempt 4 (1 of 3 since the retry)": numbers go on counting. */
+function attemptLabel(node: RunNodeRecord, maxAttempts: number): string {
+  if (node.attemptsBefore === 0) return `attempt ${node.attempt} of ${maxAttempts}`;
+  return `attempt ${node.attempt} (${node.attempt - node.attemptsBefore} of ${maxAttempts} since the retry)`;
+}
+
 /** `schedule` and `behavior.catch_up` of a deployed spec (raw JSON of job.yaml after inheritance). */
 export function scheduleOf(spec: Json): ScheduleSpec {
   const obj = (v: unknown) =>
@@ -430,7 +436,7 @@ export function createRunner(opts: RunnerOptions): Runner {
         if (!isOptimusError(e)) throw e;
         const error = `cannot prepare its input: ${e.message}`;
         capture = newCapture([]);
-        capture.system(`attempt ${node.attempt} of ${run.settings.maxAttempts}: ${error}`);
+        capture.system(`${attemptLabel(node, run.settings.maxAttempts)}: ${error}`);
         if (e.hint) capture.system(`hint: ${e.hint}`);
         return { kind: 'failed', exitCode: null, error };
       }
@@ -452,7 +458,7 @@ export function createRunner(opts: RunnerOptions): Runner {
         return { kind: 'failed', exitCode: null, error };
       }
       capture.system(
-        `attempt ${node.attempt} of ${run.settings.maxAttempts} started (${executor!.kind} executor, ${input.plugin.image})`,
+        `${attemptLabel(node, run.settings.maxAttempts)} started (${executor!.kind} executor, ${input.plugin.image})`,
       );
       const handleWrites: Promise<unknown>[] = [];
       const out = capture;
@@ -493,7 +499,12 @@ export function createRunner(opts: RunnerOptions): Runner {
       const error =
         result.error ?? (result.exitCode === null ? 'failed' : `exited with code ${result.exitCode}`);
       capture.system(`failed: ${error}`);
-      return { kind: 'failed', exitCode: result.exitCode, error };
+      return {
+        kind: 'failed',
+        exitCode: result.exitCode,
+        error,
+        ...(result.timedOut ? { timedOut: true } : {}),
+      };
     } finally {
       await capture?.close();
       await rm(dir, { recursive: true, force: true }).catch((e) => failed(`cannot remove ${dir}`, e));

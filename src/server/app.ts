@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { DagPublisher } from '../scheduler/airflow/publish.js';
 import type { Inferrer } from '../services/lineage-contract.js';
 import { DEFAULT_POD_TOKEN_TTL_MS } from '../services/pod-token.js';
@@ -17,6 +18,7 @@ import { frameworkError, installErrorHandler } from './errors.js';
 import { installJsonBodyParser } from './json-body.js';
 import type { PluginRegistry } from './plugin-registry.js';
 import { type AnyRoute, defineRoute, openApiDocument, registerRoutes } from './route.js';
+import { catalogRoutes } from './routes/catalog.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { podTokenRoutes } from './routes/pod-token.js';
@@ -25,13 +27,16 @@ import { replayRoutes } from './routes/replays.js';
 import { runInputRoutes } from './routes/run-input.js';
 import { runRoutes } from './routes/runs.js';
 import { secretRoutes } from './routes/secrets.js';
+import { whoamiRoutes } from './routes/whoami.js';
 
 export const API_VERSION = 1;
 /**
  * What this server accepts beyond API version 1 as first released, for clients that adapt:
- * `deploy-keep` is a deploy body's `keep` list (and the manifest and plan routes).
+ * `deploy-keep` is a deploy body's `keep` list (and the manifest and plan routes);
+ * `run-graph-edges` is a job's `run_graph` as `{nodes, edges, dropped, origins_recorded}` (before:
+ * the list of nodes).
  */
-export const SERVER_FEATURES: readonly string[] = ['deploy-keep'];
+export const SERVER_FEATURES: readonly string[] = ['deploy-keep', 'run-graph-edges'];
 
 export interface AppDeps {
   store: Store;
@@ -41,6 +46,8 @@ export interface AppDeps {
   tokens?: string[];
   /** Tokens that may also read secrets (run input with secret values); they are accepted tokens too. */
   secretTokens?: string[];
+  /** Tokens that may call GET routes only; they are accepted tokens too (listed in `tokens` or not). */
+  readOnlyTokens?: string[];
   logger?: Logger;
   version: string;
   /** The embedded runner, woken when a run is triggered by hand so it starts at once. */
@@ -80,13 +87,18 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     ttlMs: deps.podTokens.ttlMs ?? DEFAULT_POD_TOKEN_TTL_MS,
     now: deps.podTokens.now ?? (() => new Date()),
   };
-  installAuth(app, [...new Set([...(deps.tokens ?? []), ...(deps.secretTokens ?? [])])], podTokens);
+  const readOnlyTokens = deps.readOnlyTokens ?? [];
+  const secretTokens = deps.secretTokens ?? [];
+  const tokens = [...new Set([...(deps.tokens ?? []), ...secretTokens, ...readOnlyTokens])];
+  installAuth(app, tokens, podTokens, readOnlyTokens);
 
   const routes: AnyRoute[] = [
-    ...pluginRoutes(deps.plugins, deps.wrapperImages),
+    ...pluginRoutes(deps.plugins, deps.wrapperImages, deps.store),
     ...projectRoutes(deps.store, deps.plugins),
     ...secretRoutes(deps.store, deps.cipher),
     ...jobRoutes(deps.store, deps.plugins, deps.inferrer, deps.dags),
+    ...catalogRoutes(deps.store),
+    ...whoamiRoutes({ tokens, secretTokens, readOnlyTokens }),
     ...runInputRoutes({ ...deps, secretTokens: deps.secretTokens ?? [] }),
     ...podTokenRoutes({ store: deps.store, secretTokens: deps.secretTokens ?? [], podTokens }),
     ...runRoutes({
@@ -109,6 +121,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       summary: 'Ping',
       tag: 'server',
       public: true,
+      response: z.object({ status: z.literal('ok') }),
       handler: async () => ({ status: 'ok' }),
     }),
     defineRoute({
@@ -117,6 +130,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       summary: 'Server version',
       tag: 'server',
       public: true,
+      response: z.object({
+        server_version: z.string(),
+        api_version: z.number().int(),
+        store: z.enum(['pglite', 'postgres']),
+        features: z
+          .array(z.string())
+          .describe('what this server accepts beyond API version 1 as first released'),
+      }),
       handler: async () => ({
         server_version: deps.version,
         api_version: API_VERSION,
@@ -130,6 +151,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       summary: 'OpenAPI document',
       tag: 'server',
       public: true,
+      response: z
+        .object({ openapi: z.string(), info: z.object({}).loose(), paths: z.record(z.string(), z.unknown()) })
+        .loose()
+        .describe('an OpenAPI 3.1 document'),
       handler: async () => {
         openapi ??= openApiDocument(routes, info);
         return openapi;

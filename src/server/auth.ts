@@ -28,6 +28,11 @@ export interface PodTokenAuth {
 
 export interface AuthOptions {
   public?: boolean;
+  /**
+   * Public unless the request sends an Authorization header, which is then checked as on any route
+   * (whoami: a wrong token is told so, not answered as if anonymous).
+   */
+  optionalAuth?: boolean;
   /** The route takes a pod token (run input only); it still has to match the request's scope. */
   podTokenRoute?: boolean;
   /** Absent: this server mints no pod tokens and accepts none. */
@@ -57,6 +62,7 @@ export function authenticate(
       'send the token as an `Authorization: Bearer <token>` header (the CLI does so from OPTIMUS_TOKEN)',
     );
   if (opts.public === true) return undefined;
+  if (opts.optionalAuth === true && request.headers.authorization === undefined) return undefined;
   // Stryker disable next-line StringLiteral: any text without the Bearer prefix is refused alike
   const m = BEARER.exec(request.headers.authorization ?? '');
   const bearer = m ? m[1]!.trim() : undefined;
@@ -153,6 +159,48 @@ export function mayReadSecrets(
   return m ? matchesAny(m[1]!, secretTokens) : false;
 }
 
+/** Who a request's bearer token says it is; the server's configured token lists decide. */
+export type TokenKind = 'none' | 'read_only' | 'full' | 'read_secrets';
+
+export interface TokenLists {
+  /** Every accepted token (the others are also in it). */
+  tokens: readonly string[];
+  secretTokens: readonly string[];
+  readOnlyTokens: readonly string[];
+}
+
+/**
+ * The kind of the request's bearer token: `none` when it sends none or one no list holds (auth
+ * refuses the latter before any handler runs).
+ */
+export function tokenKind(request: Pick<AuthRequest, 'headers'>, lists: TokenLists): TokenKind {
+  const m = BEARER.exec(request.headers.authorization ?? '');
+  if (!m) return 'none';
+  if (lists.readOnlyTokens.length && matchesAny(m[1]!, lists.readOnlyTokens)) return 'read_only';
+  if (lists.secretTokens.length && matchesAny(m[1]!, lists.secretTokens)) return 'read_secrets';
+  return lists.tokens.length && matchesAny(m[1]!, lists.tokens) ? 'full' : 'none';
+}
+
+/** Methods a read-only token may use: they change nothing (HEAD is Fastify's twin of each GET). */
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
+/** Throws 403 TOKEN_READ_ONLY for a request that would change something with a read-only token. */
+export function refuseReadOnlyWrite(
+  request: Pick<AuthRequest, 'headers'> & { method: string },
+  readOnlyTokens: readonly string[],
+): void {
+  if (!readOnlyTokens.length || READ_METHODS.has(request.method.toUpperCase())) return;
+  const m = BEARER.exec(request.headers.authorization ?? '');
+  if (!m || !matchesAny(m[1]!, readOnlyTokens)) return;
+  throw new ApiError(
+    403,
+    'TOKEN_READ_ONLY',
+    `this token is read-only: it may call GET routes only, not ${request.method.toUpperCase()}`,
+    [],
+    'use a token from serve.auth.tokens without read_only: true (a plain token) to change anything',
+  );
+}
+
 /** Pod token scopes of requests that authenticated with one, for their route to match. */
 const podScopes = new WeakMap<object, PodTokenScope>();
 
@@ -161,21 +209,31 @@ export function podTokenOf(request: object): PodTokenScope | undefined {
   return podScopes.get(request);
 }
 
-/** Checks every request; routes declared `public` need no bearer token. */
+/**
+ * Checks every request; routes declared `public` need no bearer token, and a read-only token is
+ * refused on any route that is not a GET (public ones included: it asked to be checked by sending it).
+ */
 export function installAuth(
   app: FastifyInstance,
   tokens: readonly string[],
   podTokens?: PodTokenAuth | undefined,
+  readOnlyTokens: readonly string[] = [],
 ): void {
   app.addHook('onRequest', async (request) => {
     // Fastify gives every route, the not-found one included, a config object.
-    const config = request.routeOptions.config as { public?: boolean; podToken?: boolean };
+    const config = request.routeOptions.config as {
+      public?: boolean;
+      podToken?: boolean;
+      optionalAuth?: boolean;
+    };
     const scope = authenticate(request, tokens, {
       public: config.public === true,
+      optionalAuth: config.optionalAuth === true,
       podTokenRoute: config.podToken === true,
       podTokens,
     });
     if (scope) podScopes.set(request, scope);
+    else refuseReadOnlyWrite(request, readOnlyTokens);
   });
 }
 

@@ -10,6 +10,19 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
+/**
+ * The console's page may load only its own files and talk only to this server: no inline script or
+ * style, no other origin, never framed (clickjacking). React sets styles through the CSSOM, which
+ * `style-src 'self'` allows.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 /** Where `npm run build` writes the console: `console/dist` in the package. */
 export const CONSOLE_DIST = join(import.meta.dirname, '../../console/dist');
 
@@ -41,6 +54,12 @@ export async function installConsole(app: FastifyInstance, dir: string = CONSOLE
           'cache-control',
           path.startsWith(join(dir, 'assets')) ? 'public, max-age=31536000, immutable' : 'no-cache',
         );
+        reply.header('x-content-type-options', 'nosniff');
+        reply.header('referrer-policy', 'no-referrer');
+        if (path.endsWith('.html')) {
+          reply.header('content-security-policy', CONSOLE_CSP);
+          reply.header('x-frame-options', 'DENY');
+        }
       },
     });
   });

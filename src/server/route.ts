@@ -32,6 +32,11 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   status?: number;
   /** Routes are authenticated unless they say otherwise. */
   public?: boolean;
+  /**
+   * Answers without a bearer token, but checks one that is sent as any route would (a wrong token
+   * is refused, not taken for none): for routes that tell a client what its token may do.
+   */
+  optionalAuth?: boolean;
   /** Also accepts a pod token (auth.ts); the handler must match its scope (podTokenOf). */
   podToken?: boolean;
   bodyLimit?: number;
@@ -52,7 +57,11 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
       method: def.method,
       url: def.url,
       ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
-      config: { public: def.public === true, podToken: def.podToken === true },
+      config: {
+        public: def.public === true,
+        podToken: def.podToken === true,
+        optionalAuth: def.optionalAuth === true,
+      },
       handler: async (request, reply) => {
         const params = parse(def.params, request.params, 'params');
         const query = parse(def.query, request.query, 'query');
@@ -133,7 +142,9 @@ export function openApiDocument(
         content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
       },
     };
-    if (!def.public) op.security = [{ bearer: [] }];
+    // `{}` in the list: the token is optional.
+    if (def.optionalAuth) op.security = [{}, { bearer: [] }];
+    else if (!def.public) op.security = [{ bearer: [] }];
     paths[path] ??= {};
     paths[path][def.method.toLowerCase()] = op;
   }

@@ -22,6 +22,7 @@ import {
 import { assetNameProblem, quote } from '../core/names.js';
 import type { Plugin } from '../core/plugin.js';
 import { errorsOf, formatPath, type PathSegment, type Problem, warningsOf } from '../core/problem.js';
+import { buildRunGraph, storedRunGraph } from '../core/run-graph.js';
 import { secretNames } from '../core/secret-ref.js';
 import { normalisePresetName } from '../core/window.js';
 import { loadJobValue } from '../spec/job-spec.js';
@@ -383,12 +384,11 @@ async function prepare(deps: DeployDeps, req: DeployRequest, record: boolean): P
       validSpec = spec;
       name = spec.name;
       configs = [spec.task.config, ...spec.hooks.map((h) => h.config)];
-      runGraph = report.nodes.map((n) => ({
-        name: n.name,
-        type: n.type,
-        stage: n.stage,
-        depends_on: n.dependsOn,
-      }));
+      // The report keeps the nodes only; the builder is pure and cheap, so the edges' origins and
+      // the dropped rules come from building the same graph again.
+      runGraph = storedRunGraph(
+        buildRunGraph({ task: spec.task, hooks: spec.hooks, plugins, rules }),
+      ) as unknown as Json;
       if (!errorsOf(report.problems).length) deps.validated?.set(fingerprint, hash, runGraph);
     }
     if (seen.has(name)) {

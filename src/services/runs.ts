@@ -1,16 +1,20 @@
 /**
  * Runs of deployed jobs as a user (or the scheduler) asks for them: what a new run holds (its nodes
- * from the job's run graph, its behaviour snapshotted from the spec), a manual trigger, a cancel,
- * and the one JSON shape the API and the CLI show. The runner executes what these create; the store
+ * from the job's run graph, its behaviour snapshotted from the spec), a manual trigger, a cancel, a
+ * retry of the nodes that failed, a run's changes and log lines as they come (for a live view), and
+ * the one JSON shape the API and the CLI show. The runner executes what these create; the store
  * keeps it. Nothing here touches HTTP: errors are OptimusErrors whose category the edge maps.
  */
 import { OptimusError } from '../core/errors.js';
 import { quote } from '../core/names.js';
 import type { NodeStage } from '../core/run-graph.js';
 import { parseDuration } from '../core/template/go-time.js';
+import { RETRYABLE, retryNodes } from '../scheduler/run-state.js';
 import { DEFAULT_UPSTREAM_TIMEOUT_MS } from '../spec/server-config.js';
 import {
+  type LogLineRecord,
   NODE_FINISHED,
+  type NodeAttemptRecord,
   type NodeChange,
   RUN_FINISHED,
   type RunChange,
@@ -196,6 +200,83 @@ export async function cancelRun(store: RunStore, runId: number, who?: string): P
   return run;
 }
 
+/** Nodes named in a retry that cannot be retried, each with its place in the list asked for. */
+export class RetryNodeError extends OptimusError {
+  constructor(
+    readonly problems: readonly { index: number; message: string }[],
+    hint: string,
+  ) {
+    super(
+      'RUN_NODE_NOT_RETRYABLE',
+      problems.length === 1 ? problems[0]!.message : problems.map((p) => p.message).join('; '),
+      { category: 'invalid', hint },
+    );
+    this.name = 'RetryNodeError';
+  }
+}
+
+/**
+ * Re-run a finished run's failed nodes: `nodes` (each failed, upstream_failed or cancelled), or
+ * all such nodes when absent, and what did not succeed downstream of them (run-state.ts
+ * retryNodes). Decided under the run's lock: of two retries of one run, the second finds it
+ * running again and is refused. The caller wakes the runner.
+ */
+export async function retryRun(
+  store: RunStore,
+  runId: number,
+  nodes?: readonly string[],
+  now = new Date(),
+): Promise<RunRecord> {
+  const run = await store.updateRun(runId, (current) =>
+    retryNodes(current, retryTargets(current, nodes), now),
+  );
+  if (!run) {
+    throw new OptimusError('RUN_NOT_FOUND', `there is no run ${runId}`, {
+      category: 'not_found',
+      hint: 'list the runs of the job with `optimus job runs <job>`',
+    });
+  }
+  return run;
+}
+
+/** The nodes a retry of `run` starts from, or the error saying why it cannot be retried. */
+function retryTargets(run: RunRecord, names: readonly string[] | undefined): string[] {
+  if (!runIsOver(run)) {
+    throw new OptimusError(
+      'RUN_NOT_OVER',
+      `run ${run.id} of job ${quote(run.jobName)} is still ${run.status}: only a run that is over can be retried`,
+      {
+        category: 'conflict',
+        hint: `wait for it to end, or cancel it with \`optimus job cancel ${run.jobName} --run ${run.id}\``,
+      },
+    );
+  }
+  const retryable = run.nodes.filter((n) => RETRYABLE.includes(n.status));
+  const choice = `nodes that can be retried: ${retryable.map((n) => n.name).join(', ') || 'none'}`;
+  if (names === undefined) {
+    if (retryable.length === 0) {
+      throw new OptimusError(
+        'RUN_NOTHING_TO_RETRY',
+        `run ${run.id} of job ${quote(run.jobName)} ${run.status}: none of its nodes failed or was cancelled`,
+        { category: 'conflict', hint: `start a new run with \`optimus job run ${run.jobName}\`` },
+      );
+    }
+    return retryable.map((n) => n.name);
+  }
+  const problems: { index: number; message: string }[] = [];
+  names.forEach((name, index) => {
+    const node = run.nodes.find((n) => n.name === name);
+    if (!node) problems.push({ index, message: `run ${run.id} has no node ${quote(name)}` });
+    else if (!RETRYABLE.includes(node.status))
+      problems.push({
+        index,
+        message: `node ${quote(name)} of run ${run.id} ${node.status.replace('_', ' ')}: only a failed, upstream failed or cancelled node can be retried`,
+      });
+  });
+  if (problems.length) throw new RetryNodeError(problems, choice);
+  return [...new Set(names)];
+}
+
 /** Over: the run ended and none of its nodes still runs (a cancelled run's nodes may still be stopping). */
 export function runIsOver(run: RunRecord): boolean {
   return RUN_FINISHED.includes(run.status) && !run.nodes.some((n) => n.status === 'running');
@@ -203,12 +284,21 @@ export function runIsOver(run: RunRecord): boolean {
 
 export type RunView = ReturnType<typeof runView>;
 export type RunNodeView = RunView['nodes'][number];
+export type AttemptView = RunNodeView['attempts'][number];
 
 /**
- * The run as the API and the CLI show it (snake_case, ISO times). `duration_ms` of something still
- * running is the time so far, so a progress display needs no clock of its own.
+ * The run as the API and the CLI show it (snake_case, ISO times), each node with its recorded
+ * `attempts` (RunStore.attemptsOf; those of other runs are ignored). `duration_ms` of something
+ * still running is the time so far, so a progress display needs no clock of its own.
  */
-export function runView(run: RunRecord, now = new Date()) {
+export function runView(run: RunRecord, attempts: readonly NodeAttemptRecord[], now = new Date()) {
+  const byNode = new Map<string, NodeAttemptRecord[]>();
+  for (const a of attempts) {
+    if (a.runId !== run.id) continue;
+    const list = byNode.get(a.node);
+    if (list) list.push(a);
+    else byNode.set(a.node, [a]);
+  }
   return {
     id: run.id,
     project: run.projectName,
@@ -232,11 +322,21 @@ export function runView(run: RunRecord, now = new Date()) {
       depends_on_past: run.settings.dependsOnPast,
       upstream_timeout_ms: run.settings.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
     },
-    nodes: run.nodes.map((n) => nodeView(n, now)),
+    nodes: run.nodes.map((n) => nodeView(n, byNode.get(n.name) ?? [], now)),
   };
 }
 
-function nodeView(n: RunNodeRecord, now: Date) {
+/** Views of these runs, their attempts read in one query. */
+export async function runViews(
+  store: Pick<RunStore, 'attemptsOf'>,
+  runs: readonly RunRecord[],
+  now = new Date(),
+): Promise<RunView[]> {
+  const attempts = await store.attemptsOf(runs.map((r) => r.id));
+  return runs.map((r) => runView(r, attempts, now));
+}
+
+function nodeView(n: RunNodeRecord, attempts: readonly NodeAttemptRecord[], now: Date) {
   return {
     name: n.name,
     type: n.type,
@@ -244,6 +344,7 @@ function nodeView(n: RunNodeRecord, now: Date) {
     depends_on: n.dependsOn,
     status: n.status,
     attempt: n.attempt,
+    attempts_before: n.attemptsBefore,
     not_before: iso(n.notBefore),
     cancel_requested: n.cancelRequested,
     started_at: iso(n.startedAt),
@@ -255,6 +356,18 @@ function nodeView(n: RunNodeRecord, now: Date) {
         : null,
     exit_code: n.exitCode,
     error: n.error,
+    attempts: [...attempts]
+      .sort((a, b) => a.attempt - b.attempt)
+      .map((a) => ({
+        attempt: a.attempt,
+        status: a.status,
+        started_at: a.startedAt.toISOString(),
+        finished_at: iso(a.finishedAt),
+        duration_ms:
+          a.status === 'running' || a.finishedAt ? durationMs(a.startedAt, a.finishedAt, now) : null,
+        exit_code: a.exitCode,
+        error: a.error,
+      })),
   };
 }
 
@@ -264,3 +377,86 @@ function durationMs(start: Date | null, end: Date | null, now: Date): number | n
   if (!start) return null;
   return Math.max(0, (end ?? now).getTime() - start.getTime());
 }
+
+/** What a live view of a run is told, in order: the run when it changed, new log lines, the end. */
+export type RunEvent =
+  | { type: 'run'; run: RunView }
+  | { type: 'log'; lines: LogLineRecord[] }
+  | { type: 'end' };
+
+export interface RunEventOptions {
+  /** Only this node's lines. */
+  node?: string;
+  /** Only lines after this id (a reconnecting client's last one). */
+  after?: number;
+  /** How long to wait between two looks at the store. */
+  pollMs: number;
+  /** Lines per `log` event at most. */
+  batch?: number;
+  /** Stops the polling (the client went away); the generator then returns. */
+  signal: AbortSignal;
+  /** Waits `ms` unless `signal` aborts first; injectable for tests. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/**
+ * A run's changes and log lines as they happen, read from the store every `pollMs` while the
+ * caller iterates and `signal` is not aborted: the run first, then again whenever it (a node, an
+ * attempt, its status) changed, its new log lines in id order, and `end` once it is over and every
+ * line was given (the run is read before its lines: when it was over then, every line it wrote is
+ * stored). The run ending is the generator's end too. A run that disappears ends it as well.
+ */
+export async function* runEvents(
+  store: Pick<RunStore, 'getRun' | 'attemptsOf' | 'readLogs'>,
+  runId: number,
+  opts: RunEventOptions,
+): AsyncGenerator<RunEvent> {
+  const batch = opts.batch ?? 1000;
+  const wait = opts.sleep ?? sleepUnlessAborted;
+  let after = opts.after ?? 0;
+  let shown = '';
+  while (!opts.signal.aborted) {
+    const run = await store.getRun(runId);
+    if (!run) {
+      yield { type: 'end' };
+      return;
+    }
+    const view = runView(run, await store.attemptsOf([runId]));
+    // Durations of what runs grow on every look: a change is anything else.
+    const seen = JSON.stringify(view, (key, value) => (key === 'duration_ms' ? undefined : value));
+    if (seen !== shown) {
+      shown = seen;
+      yield { type: 'run', run: view };
+    }
+    for (;;) {
+      if (opts.signal.aborted) return;
+      const lines = await store.readLogs(runId, {
+        afterId: after,
+        limit: batch,
+        ...(opts.node !== undefined ? { node: opts.node } : {}),
+      });
+      if (lines.length) {
+        after = lines[lines.length - 1]!.id;
+        yield { type: 'log', lines };
+      }
+      if (lines.length < batch) break;
+    }
+    if (runIsOver(run)) {
+      yield { type: 'end' };
+      return;
+    }
+    await wait(opts.pollMs, opts.signal);
+  }
+}
+
+/** Resolves after `ms`, or as soon as `signal` aborts. */
+export const sleepUnlessAborted = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });

@@ -44,18 +44,27 @@ export const serverConfigSchema = z.looseObject({
             .array(
               z.union([
                 bearerToken,
-                z.strictObject({
-                  token: bearerToken,
-                  read_secrets: z
-                    .boolean()
-                    .optional()
-                    .describe('may read secret values in run input (default false)'),
-                }),
+                z
+                  .strictObject({
+                    token: bearerToken,
+                    read_secrets: z
+                      .boolean()
+                      .optional()
+                      .describe('may read secret values in run input (default false)'),
+                    read_only: z
+                      .boolean()
+                      .optional()
+                      .describe('may call GET routes only: look, never change (default false)'),
+                  })
+                  .refine((t) => !(t.read_secrets === true && t.read_only === true), {
+                    message:
+                      'a token cannot be both read_only and read_secrets: reading secret values is for the scheduler, which writes runs',
+                  }),
               ]),
             )
             .optional()
             .describe(
-              'bearer tokens: a string, or {token, read_secrets: true} for a token that may read secrets',
+              'bearer tokens: a string, {token, read_secrets: true} for a token that may read secrets, or {token, read_only: true} for one that may only read',
             ),
         })
         .optional(),
@@ -147,6 +156,8 @@ export interface ServerConfig {
     tokens: string[];
     /** The tokens (also in `tokens`) that may read secrets: run input with secret values. */
     secretTokens: string[];
+    /** The tokens (also in `tokens`) that may call GET routes only. */
+    readOnlyTokens: string[];
   };
   /** PostgreSQL URL; absent = embedded store. */
   dbUrl?: string;
@@ -208,7 +219,7 @@ const UPSTREAM_ONLY: Record<string, string> = {
 
 export function defaultServerConfig(cwd = process.cwd()): ServerConfig {
   return {
-    serve: { host: '127.0.0.1', port: 9100, tokens: [], secretTokens: [] },
+    serve: { host: '127.0.0.1', port: 9100, tokens: [], secretTokens: [], readOnlyTokens: [] },
     plugins: parsePluginsSection(undefined, { file: '', locate: () => undefined }, ['plugins'], cwd).section,
     scheduler: defaultScheduler(),
   };
@@ -274,6 +285,9 @@ export function parseServerConfig(src: YamlSource): { config?: ServerConfig; pro
       tokens: (serve.auth?.tokens ?? []).map((t) => (typeof t === 'string' ? t : t.token)),
       secretTokens: (serve.auth?.tokens ?? []).flatMap((t) =>
         typeof t !== 'string' && t.read_secrets === true ? [t.token] : [],
+      ),
+      readOnlyTokens: (serve.auth?.tokens ?? []).flatMap((t) =>
+        typeof t !== 'string' && t.read_only === true ? [t.token] : [],
       ),
     },
     plugins: plugins.section,

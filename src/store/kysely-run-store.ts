@@ -12,8 +12,11 @@ import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { OptimusError } from '../core/errors.js';
 import type { NodeStage } from '../core/run-graph.js';
 import type {
+  AttemptChange,
+  AttemptStatus,
   LogLineRecord,
   LogStream,
+  NodeAttemptRecord,
   NodeChange,
   NodeStatus,
   RunAtTime,
@@ -26,7 +29,7 @@ import type {
   RunStore,
   RunTrigger,
 } from './run-store.js';
-import type { Database, RunLogsTable, RunNodesTable, RunsTable } from './schema.js';
+import type { Database, RunAttemptsTable, RunLogsTable, RunNodesTable, RunsTable } from './schema.js';
 import { translate } from './store-errors.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -50,6 +53,7 @@ const toNode = (r: NodeRow): RunNodeRecord => ({
   dependsOn: r.depends_on,
   status: r.status as NodeStatus,
   attempt: r.attempt,
+  attemptsBefore: r.attempts_before,
   notBefore: r.not_before,
   leaseOwner: r.lease_owner,
   leaseExpiresAt: r.lease_expires_at,
@@ -77,6 +81,17 @@ const toRun = (r: RunRow, nodes: RunNodeRecord[]): RunRecord => ({
   startedAt: r.started_at,
   finishedAt: r.finished_at,
   nodes,
+});
+
+const toAttempt = (r: Selectable<RunAttemptsTable>): NodeAttemptRecord => ({
+  runId: id(r.run_id),
+  node: r.node,
+  attempt: r.attempt,
+  status: r.status as AttemptStatus,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  exitCode: r.exit_code,
+  error: r.error,
 });
 
 const toLog = (r: Selectable<RunLogsTable>): LogLineRecord => ({
@@ -118,6 +133,7 @@ function nodeColumns(c: NodeChange) {
   const set: Partial<{
     status: string;
     attempt: number;
+    attempts_before: number;
     not_before: Date | null;
     lease_owner: string | null;
     lease_expires_at: Date | null;
@@ -130,6 +146,7 @@ function nodeColumns(c: NodeChange) {
   }> = {};
   if (c.status !== undefined) set.status = c.status;
   if (c.attempt !== undefined) set.attempt = c.attempt;
+  if (c.attemptsBefore !== undefined) set.attempts_before = c.attemptsBefore;
   if (c.notBefore !== undefined) set.not_before = c.notBefore;
   if (c.leaseOwner !== undefined) set.lease_owner = c.leaseOwner;
   if (c.leaseExpiresAt !== undefined) set.lease_expires_at = c.leaseExpiresAt;
@@ -271,6 +288,7 @@ export async function insertRun(
         dependsOn: [...n.dependsOn],
         status: 'pending',
         attempt: 0,
+        attemptsBefore: 0,
         notBefore: null,
         leaseOwner: null,
         leaseExpiresAt: null,
@@ -293,6 +311,42 @@ export async function insertRun(
   q = replayId === null ? q.where('replay_id', 'is', null) : q.where('replay_id', '=', replayId);
   const existing = await q.executeTakeFirstOrThrow();
   return { run: (await withNodes(db, [existing]))[0]!, created: false };
+}
+
+/** Records how attempts ended (or removes those given back), inside the transition's transaction. */
+async function applyAttempts(db: Db, runId: number, changes: readonly AttemptChange[]): Promise<void> {
+  for (const c of changes) {
+    if (c.kind === 'released') {
+      await db
+        .deleteFrom('run_attempts')
+        .where('run_id', '=', runId)
+        .where('node', '=', c.node)
+        .where('attempt', '=', c.attempt)
+        .execute();
+      continue;
+    }
+    const row = {
+      status: c.status,
+      started_at: c.startedAt,
+      finished_at: c.finishedAt,
+      exit_code: c.exitCode,
+      error: c.error,
+    };
+    // Its start is recorded by the claim; an attempt that began before the store knew attempts
+    // (or whose row was lost) still gets its end.
+    await db
+      .insertInto('run_attempts')
+      .values({ run_id: runId, node: c.node, attempt: c.attempt, ...row })
+      .onConflict((oc) =>
+        oc.columns(['run_id', 'node', 'attempt']).doUpdateSet({
+          status: row.status,
+          finished_at: row.finished_at,
+          exit_code: row.exit_code,
+          error: row.error,
+        }),
+      )
+      .execute();
+  }
 }
 
 /** `decide` threw: its error goes to the caller as it is, not as a store error. */
@@ -333,6 +387,44 @@ export function createKyselyRunStore(db: Kysely<Database>, url?: string): Omit<R
           .limit(Math.max(0, Math.floor(opts.limit ?? DEFAULT_RUN_LIMIT)))
           .execute();
         return withNodes(db, rows);
+      }),
+
+    recentRuns: (query) =>
+      guard('recent runs', async () => {
+        let q = db.selectFrom('runs').selectAll();
+        if (query.project !== undefined) q = q.where('project_name', '=', query.project);
+        if (query.namespace !== undefined) q = q.where('namespace_name', '=', query.namespace);
+        if (query.job !== undefined) q = q.where('job_name', '=', query.job);
+        if (query.status !== undefined) q = q.where('status', '=', query.status);
+        const before = query.before;
+        if (before) {
+          q =
+            before.id === undefined
+              ? q.where('scheduled_at', '<', before.scheduledAt)
+              : q.where(
+                  sql<boolean>`(scheduled_at, id) < (${before.scheduledAt}::timestamptz, ${String(before.id)}::bigint)`,
+                );
+        }
+        const rows = await q
+          .orderBy('scheduled_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(Math.max(0, Math.floor(query.limit)))
+          .execute();
+        return withNodes(db, rows);
+      }),
+
+    attemptsOf: (runIds) =>
+      guard('attempts of runs', async () => {
+        if (runIds.length === 0) return [];
+        const rows = await db
+          .selectFrom('run_attempts')
+          .selectAll()
+          .where('run_id', '=', sql<number>`any(${runIds.map(String)}::bigint[])`)
+          .orderBy('run_id')
+          .orderBy('node')
+          .orderBy('attempt')
+          .execute();
+        return rows.map(toAttempt);
       }),
 
     runsWithStatus: (statuses, limit) =>
@@ -445,6 +537,7 @@ export function createKyselyRunStore(db: Kysely<Database>, url?: string): Omit<R
               .where('name', '=', nodeChange.name)
               .execute();
           }
+          if (change.attempts?.length) await applyAttempts(tx, runId, change.attempts);
           // Every value written is in `change` and the locks are still held: the fresh run is the
           // one read with the change applied, without reading it again.
           return applied(run, change);
@@ -475,6 +568,12 @@ export function createKyselyRunStore(db: Kysely<Database>, url?: string): Omit<R
             from picked
             where n.run_id = picked.run_id and n.name = picked.name
             returning n.*
+          ), recorded as (
+            insert into run_attempts (run_id, node, attempt, status, started_at)
+            select run_id, name, attempt, 'running', started_at from claimed
+            on conflict (run_id, node, attempt) do update set
+              status = 'running', started_at = excluded.started_at, finished_at = null,
+              exit_code = null, error = null
           )
           select c.* from claimed c join runs r on r.id = c.run_id
           order by r.scheduled_at, r.id, c.ordinal`.execute(db);

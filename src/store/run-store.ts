@@ -9,6 +9,9 @@
  * - `updateRun` holds the run's row lock (and its nodes') for the whole read-decide-write, so two
  *   servers finishing two nodes of one run never lose one update.
  * - `claimNodes` takes nodes with `FOR UPDATE SKIP LOCKED`: two servers never claim one node.
+ * - Attempts are recorded by the transitions that start and end them: `claimNodes` adds the
+ *   running attempt, and the `attempts` of a `RunChange` end it, in the same transaction that moves
+ *   the node, so a node's history can never disagree with its state.
  */
 import type { NodeStage } from '../core/run-graph.js';
 import type { Json } from './store.js';
@@ -74,8 +77,13 @@ export interface RunNodeRecord {
   /** Upstream nodes in this run. */
   dependsOn: string[];
   status: NodeStatus;
-  /** Attempts started so far (0 before the first). */
+  /** Attempts started so far (0 before the first); a manual retry keeps counting. */
   attempt: number;
+  /**
+   * Attempts started before the last manual retry of the run: they do not count against
+   * `settings.maxAttempts` (a retried node gets the job's retries again).
+   */
+  attemptsBefore: number;
   /** Earliest start of a queued node (retry delay); null = as soon as possible. */
   notBefore: Date | null;
   /** Server instance that holds the running attempt. */
@@ -148,6 +156,7 @@ export type NodeChange = { name: string } & Partial<
     RunNodeRecord,
     | 'status'
     | 'attempt'
+    | 'attemptsBefore'
     | 'notBefore'
     | 'leaseOwner'
     | 'leaseExpiresAt'
@@ -166,6 +175,53 @@ export interface RunChange {
   startedAt?: Date | null;
   finishedAt?: Date | null;
   nodes?: NodeChange[];
+  /** Attempts this transition ends (or gives back), recorded with it. */
+  attempts?: AttemptChange[];
+}
+
+/**
+ * How one attempt went: `running` until it ends; `timed_out` is a failure by the node's timeout.
+ * An attempt given back on a graceful shutdown is no attempt: it is not kept.
+ */
+export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+export interface NodeAttemptRecord {
+  runId: number;
+  node: string;
+  /** 1-based, as the node's `attempt` and its log lines count. */
+  attempt: number;
+  status: AttemptStatus;
+  startedAt: Date;
+  finishedAt: Date | null;
+  exitCode: number | null;
+  /** Why it failed, in words for a user (never a secret value). */
+  error: string | null;
+}
+
+/**
+ * The end of attempt `attempt` of `node`: `ended` records how (the row is written even when the
+ * attempt's start was never recorded, e.g. it began before the store was upgraded); `released`
+ * removes it (given back on a graceful shutdown, its number is used again).
+ */
+export type AttemptChange =
+  | ({ kind: 'ended'; node: string; attempt: number } & Pick<
+      NodeAttemptRecord,
+      'startedAt' | 'finishedAt' | 'exitCode' | 'error'
+    > & { status: Exclude<AttemptStatus, 'running'> })
+  | { kind: 'released'; node: string; attempt: number };
+
+/** Which runs `recentRuns` lists. */
+export interface RecentRunsQuery {
+  project?: string;
+  namespace?: string;
+  job?: string;
+  status?: RunStatus;
+  limit: number;
+  /**
+   * Paging: only runs that come after this one in the listing's order (newest scheduled first,
+   * then highest id), i.e. scheduled before `scheduledAt`, or at it with an id below `id`.
+   * Without `id`: scheduled strictly before `scheduledAt`.
+   */
+  before?: { scheduledAt: Date; id?: number };
 }
 
 export type LogStream = 'stdout' | 'stderr' | 'system';
@@ -201,6 +257,10 @@ export interface RunStore {
     jobName: string,
     opts?: { limit?: number; before?: Date },
   ): Promise<RunRecord[]>;
+  /** Runs of any job, newest scheduled first (then highest id), filtered and paged (see RecentRunsQuery). */
+  recentRuns(query: RecentRunsQuery): Promise<RunRecord[]>;
+  /** The recorded attempts of these runs' nodes, by run id, then node, then attempt number. */
+  attemptsOf(runIds: readonly number[]): Promise<NodeAttemptRecord[]>;
   /** Runs in any of these statuses, oldest scheduled first (the runner's work list). */
   runsWithStatus(statuses: readonly RunStatus[], limit: number): Promise<RunRecord[]>;
   /** The run of the job scheduled just before `scheduledAt` (for depends_on_past). */
@@ -221,7 +281,7 @@ export interface RunStore {
    * Atomically takes up to `limit` queued nodes (notBefore null or ≤ now, run status running, no
    * cancel requested), oldest run first, with `FOR UPDATE SKIP LOCKED`: each becomes `running`, its
    * attempt + 1, `startedAt` now, lease owned by `owner` until now + leaseMs, handle/exitCode/error
-   * cleared. Returns the claimed nodes.
+   * cleared, and that attempt is recorded as running. Returns the claimed nodes.
    */
   claimNodes(owner: string, limit: number, leaseMs: number): Promise<RunNodeRecord[]>;
   /**

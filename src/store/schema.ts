@@ -135,6 +135,20 @@ export interface RunNodesTable {
   finished_at: NullableTimestamp;
   exit_code: number | null;
   error: string | null;
+  /** Attempts started before the last manual retry (migration 0006). */
+  attempts_before: ColumnType<number, number | undefined, number>;
+}
+
+/** One attempt of one node (migration 0006). */
+export interface RunAttemptsTable {
+  run_id: BigId;
+  node: string;
+  attempt: number;
+  status: string;
+  started_at: Timestamp;
+  finished_at: NullableTimestamp;
+  exit_code: number | null;
+  error: string | null;
 }
 
 export interface RunLogsTable {
@@ -156,5 +170,6 @@ export interface Database {
   runs: RunsTable;
   run_nodes: RunNodesTable;
   run_logs: RunLogsTable;
+  run_attempts: RunAttemptsTable;
   replays: ReplaysTable;
 }

@@ -16,7 +16,7 @@ import type {
   UpstreamEdge,
 } from './lineage-store.js';
 import type { ReplayStore } from './replay-store.js';
-import type { RunStore } from './run-store.js';
+import type { RunStatus, RunStore } from './run-store.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -113,6 +113,45 @@ export interface DeployRecord extends DeployInput {
   id: number;
 }
 
+/** Which jobs `jobIndex` lists; every field narrows the list (absent: no narrowing). */
+export interface JobIndexFilter {
+  /** Case-insensitive substring of the job's name or owner. */
+  q?: string;
+  project?: string;
+  namespace?: string;
+  /** Jobs that use this plugin as their task or as one of their hooks. */
+  plugin?: string;
+  /** The status of the job's newest run (by scheduled time); `never`: the job has no run. */
+  lastStatus?: RunStatus | 'never';
+  limit: number;
+  offset: number;
+}
+
+export interface JobIndexRow {
+  projectName: string;
+  namespaceName: string;
+  name: string;
+  /** The task's plugin (`task.name`). */
+  task: string;
+  /** The plugin of each hook, in run order (from the stored run graph). */
+  hooks: string[];
+  /** `schedule.interval`; null when the job has none. */
+  schedule: string | null;
+  owner: string | null;
+  updatedAt: Date;
+  /** The job's newest run by scheduled time; null when it has none. */
+  lastRun: { id: number; status: RunStatus; scheduledAt: Date } | null;
+}
+
+/** One use of a plugin by a deployed job: as its task, or as one of its hooks (by hook name). */
+export interface PluginUse {
+  projectName: string;
+  namespaceName: string;
+  job: string;
+  as: 'task' | 'hook';
+  hook: string | null;
+}
+
 export interface Store extends RunStore, LineageStore, ReplayStore {
   readonly kind: 'pglite' | 'postgres';
 
@@ -180,6 +219,20 @@ export interface Store extends RunStore, LineageStore, ReplayStore {
   recordDeploy(deploy: DeployInput): Promise<DeployRecord>;
   /** Newest first. */
   listDeploys(projectName: string, namespaceName: string, limit?: number): Promise<DeployRecord[]>;
+  /** Newest first, across namespaces and projects unless narrowed. */
+  recentDeploys(filter: { project?: string; namespace?: string; limit: number }): Promise<DeployRecord[]>;
+
+  /**
+   * Every deployed job matching `filter`, across projects, sorted by project, namespace and name
+   * (byte order), one page of it and how many match in all. A fixed number of statements whatever
+   * the number of jobs: the filtering, the newest run of each job and the paging happen in SQL.
+   */
+  jobIndex(filter: JobIndexFilter): Promise<{ total: number; jobs: JobIndexRow[] }>;
+  /**
+   * The deployed jobs that use `plugin` (by the plugin each node of their stored run graph runs),
+   * sorted by project, namespace, job and run order; at most `limit`, and how many in all.
+   */
+  pluginUsage(plugin: string, limit: number): Promise<{ total: number; uses: PluginUse[] }>;
 
   close(): Promise<void>;
 }

@@ -81,6 +81,7 @@ const SUCCESS: [string, () => string[]][] = [
   ['job runs', () => ['campaign-performance', '--dir', project]],
   ['job logs', () => ['campaign-performance', '--dir', project]],
   ['job cancel', () => ['campaign-performance', '--run', freshRun(), '--dir', project]],
+  ['job retry', () => ['campaign-performance', cancelledRun(), '--dir', project]],
   [
     'replay create',
     () => ['campaign-performance', '--from', '2026-03-01', '--to', '2026-03-02', '--dir', project],
@@ -124,13 +125,13 @@ const SUCCESS: [string, () => string[]][] = [
 ];
 
 /** A run of its own for `job cancel` to cancel (scheduled where no other run is). */
-function freshRun(): string {
+function freshRun(at = '2099-01-01T00:00:00Z'): string {
   const r = run([
     'job',
     'run',
     'campaign-performance',
     '--scheduled-at',
-    '2099-01-01T00:00:00Z',
+    at,
     '--dir',
     project,
     '--host',
@@ -138,6 +139,24 @@ function freshRun(): string {
   ]);
   const id = /^run (\d+) /.exec(r.stdout)?.[1];
   if (!id) throw new Error(`job run: ${r.stdout}${r.stderr}`);
+  return id;
+}
+
+/** A run of its own, cancelled before it started, for `job retry` to queue again. */
+function cancelledRun(): string {
+  const id = freshRun('2099-01-02T00:00:00Z');
+  const r = run([
+    'job',
+    'cancel',
+    'campaign-performance',
+    '--run',
+    id,
+    '--dir',
+    project,
+    '--host',
+    server.url,
+  ]);
+  if (r.code !== 0) throw new Error(`job cancel: ${r.stdout}${r.stderr}`);
   return id;
 }
 

@@ -121,6 +121,60 @@ describe('optimus serve (real socket)', () => {
     }
   });
 
+  it('takes the three kinds of token from its config: a read-only one reads and writes nothing, and the console knows', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const s = await startServe(
+      dataDir,
+      [],
+      { OPTIMUS_TEST_RO_TOKEN: 'ro-token-from-env-000000' },
+      `serve:\n  host: 127.0.0.1\n  auth:\n    tokens:\n      - full-token-0000000000000\n      - {token: "\${OPTIMUS_TEST_RO_TOKEN}", read_only: true}\n      - {token: secret-token-00000000000, read_secrets: true}\nplugins: {install_location: ${JSON.stringify(EXAMPLE_PLUGINS)}}\n`,
+    );
+    try {
+      const call = async (token: string, method: string, path: string, body?: unknown) => {
+        const r = await fetch(s.url + path, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+      };
+      const ro = 'ro-token-from-env-000000';
+      expect((await call(ro, 'GET', '/api/v1beta1/project')).status).toBe(200);
+      const write = await call(ro, 'POST', '/api/v1beta1/project', { project: { name: 'p' } });
+      expect(write.status).toBe(403);
+      expect(write.json.code).toBe('TOKEN_READ_ONLY');
+      expect(JSON.stringify(write.json)).not.toContain(ro);
+      expect(
+        (await call('full-token-0000000000000', 'POST', '/api/v1beta1/project', { project: { name: 'p' } }))
+          .status,
+      ).toBe(200);
+      const who = async (token: string) => (await call(token, 'GET', '/api/v1beta1/whoami')).json;
+      expect(await who(ro)).toEqual({
+        auth_required: true,
+        authenticated: true,
+        can_write: false,
+        can_read_secrets: false,
+      });
+      expect(await who('full-token-0000000000000')).toMatchObject({
+        can_write: true,
+        can_read_secrets: false,
+      });
+      expect(await who('secret-token-00000000000')).toMatchObject({
+        can_write: true,
+        can_read_secrets: true,
+      });
+      // The console is served to anyone; what it shows comes from the API with the tab's token.
+      const page = await fetch(`${s.url}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    } finally {
+      await stop(s);
+    }
+  });
+
   it('refuses to listen beyond loopback without tokens', async () => {
     const dataDir = join(tempDir(), 'data');
     await expect(startServe(dataDir, ['--host', '0.0.0.0'])).rejects.toThrow(

@@ -8,6 +8,7 @@ import {
   interruptNode,
   MAX_RETRY_DELAY_MS,
   retryDelayMs,
+  retryNodes,
   startRun,
 } from '../../src/scheduler/run-state.js';
 import type { RunChange, RunNodeRecord, RunRecord, RunSettings } from '../../src/store/run-store.js';
@@ -60,6 +61,7 @@ function makeRun(defs: NodeDef[], settings: Partial<RunSettings> = {}, id = 1): 
         dependsOn,
         status: 'pending',
         attempt: 0,
+        attemptsBefore: 0,
         notBefore: null,
         leaseOwner: null,
         leaseExpiresAt: null,
@@ -77,7 +79,7 @@ function makeRun(defs: NodeDef[], settings: Partial<RunSettings> = {}, id = 1): 
 /** What RunStore.updateRun does with a change. */
 function apply(run: RunRecord, change: RunChange | undefined): RunRecord {
   if (!change) return run;
-  const { nodes = [], ...rest } = change;
+  const { nodes = [], attempts: _, ...rest } = change;
   const next: RunRecord = { ...run, ...rest, nodes: run.nodes.map((n) => ({ ...n })) };
   for (const c of nodes) Object.assign(next.nodes.find((n) => n.name === c.name)!, c);
   return next;
@@ -652,5 +654,110 @@ describe('graphs beyond what a job compiles to', () => {
     run = step(run, 'load', ok);
     expect(statusOf(run)).toEqual({ load: 'succeeded', f: 'skipped', late: 'upstream_failed' });
     expect(run).toMatchObject({ status: 'failed', note: 'a node could not run' });
+  });
+});
+
+describe('recording attempts', () => {
+  const started = () => apply(makeRun(FIVE, { maxAttempts: 2 }), startRun(makeRun(FIVE), undefined, at(1)));
+  const endOf = (run: RunRecord, name: string, outcome: AttemptOutcome) => {
+    const claimed = claim(run, name);
+    const node = claimed.nodes.find((n) => n.name === name)!;
+    return finishAttempt(claimed, name, node.attempt, outcome, at(5), 'me')?.attempts;
+  };
+
+  it('records how each attempt ended: succeeded, failed, timed out, cancelled, interrupted', () => {
+    const end = { kind: 'ended', node: 'a', attempt: 1, startedAt: at(1), finishedAt: at(5) };
+    expect(endOf(started(), 'a', ok)).toEqual([{ ...end, status: 'succeeded', exitCode: 0, error: null }]);
+    expect(endOf(started(), 'a', fail())).toEqual([
+      { ...end, status: 'failed', exitCode: 3, error: 'exited with code 3' },
+    ]);
+    expect(
+      endOf(started(), 'a', { kind: 'failed', exitCode: null, error: 'timed out after 1s', timedOut: true }),
+    ).toEqual([{ ...end, status: 'timed_out', exitCode: null, error: 'timed out after 1s' }]);
+    expect(endOf(started(), 'a', { kind: 'cancelled', exitCode: 143 })).toEqual([
+      { ...end, status: 'cancelled', exitCode: 143, error: 'cancelled' },
+    ]);
+    const claimed = claim(started(), 'a');
+    expect(interruptNode(claimed, 'a', at(5))?.attempts).toEqual([
+      { ...end, status: 'failed', exitCode: null, error: INTERRUPTED_ERROR },
+    ]);
+  });
+
+  it('gives back an attempt stopped by a shutdown, so its number is used again', () => {
+    expect(endOf(started(), 'a', { kind: 'released' })).toEqual([
+      { kind: 'released', node: 'a', attempt: 1 },
+    ]);
+  });
+});
+
+describe('retrying a run', () => {
+  /** FIVE with the task failed after every retry: b and a succeeded, p1 and p2 skipped, f ran. */
+  function failedRun(): RunRecord {
+    let run = apply(makeRun(FIVE), startRun(makeRun(FIVE), undefined, at(1)));
+    run = step(run, 'a', ok);
+    run = step(run, 'b', ok);
+    run = step(run, 'load', fail());
+    run = step(run, 'f', ok);
+    expect(run.status).toBe('failed');
+    return run;
+  }
+
+  it('sends the chosen nodes and what did not succeed downstream of them back, and runs them again', () => {
+    const run = failedRun();
+    const again = apply(run, retryNodes(run, ['load'], at(10)));
+    expect(again.status).toBe('running');
+    expect(again.finishedAt).toBeNull();
+    expect(again.note).toBeNull();
+    // The fail hook succeeded and keeps its result; the skipped post hooks wait for the task again.
+    expect(statusOf(again)).toEqual({
+      a: 'succeeded',
+      b: 'succeeded',
+      load: 'queued',
+      p1: 'pending',
+      p2: 'pending',
+      f: 'succeeded',
+    });
+    const load = again.nodes.find((n) => n.name === 'load')!;
+    expect(load).toMatchObject({
+      attempt: 1,
+      attemptsBefore: 1,
+      error: null,
+      exitCode: null,
+      startedAt: null,
+    });
+    // Attempt numbers go on; the job's retries (none here) start again, and the run ends as it goes.
+    const done = step(step(step(again, 'load', ok), 'p1', ok), 'p2', ok);
+    expect(done.nodes.find((n) => n.name === 'load')!.attempt).toBe(2);
+    expect(done.status).toBe('succeeded');
+  });
+
+  it('gives a retried node the job’s retries again', () => {
+    let run = apply(makeRun(FIVE, { maxAttempts: 2 }), startRun(makeRun(FIVE), undefined, at(1)));
+    // The pre hook fails twice; the fail hook reports it.
+    run = step(step(step(run, 'a', fail()), 'a', fail()), 'f', ok);
+    expect(run.status).toBe('failed');
+    run = apply(run, retryNodes(run, ['a'], at(10)));
+    run = step(run, 'a', fail());
+    // Attempt 3, the first since the retry: one retry is left.
+    expect(run.nodes.find((n) => n.name === 'a')).toMatchObject({ status: 'queued', attempt: 3 });
+    run = step(run, 'a', fail());
+    expect(run.nodes.find((n) => n.name === 'a')).toMatchObject({ status: 'failed', attempt: 4 });
+    expect(run.status).toBe('failed');
+  });
+
+  it('queues a run that never started again, to wait as a new run does', () => {
+    const run = { ...makeRun(FIVE), status: 'cancelled' as const, finishedAt: at(3) };
+    for (const n of run.nodes) n.status = 'cancelled';
+    const again = apply(run, retryNodes(run, ['a', 'b', 'load', 'p1', 'p2', 'f'], at(10)));
+    expect(again.status).toBe('queued');
+    expect(new Set(Object.values(statusOf(again)))).toEqual(new Set(['pending']));
+  });
+
+  it('ends the run again at once when what it retried cannot run', () => {
+    const run = failedRun();
+    // p1 is downstream of the failed task, which is not retried: it is skipped again.
+    const again = apply(run, retryNodes(run, ['p1'], at(10)));
+    expect(again.status).toBe('failed');
+    expect(statusOf(again).p1).toBe('skipped');
   });
 });

@@ -142,7 +142,7 @@ describe('runs waiting for their upstream jobs', () => {
     expect(nodeStatus(failed)).toEqual({ shell: 'upstream_failed' });
     // Nothing of b ran.
     expect(await logsOf(kit.store, b.id, 'shell')).toEqual([]);
-    expect(runView(failed).settings.upstream_timeout_ms).toBe(3000);
+    expect(runView(failed, []).settings.upstream_timeout_ms).toBe(3000);
   });
 
   it('starts a waiting run as soon as its upstream’s run ends on the same server, without waiting for the next check', async () => {

@@ -273,6 +273,7 @@ function queuedRun(over: Partial<RunRecord> = {}): RunRecord {
     dependsOn,
     status: 'pending' as const,
     attempt: 0,
+    attemptsBefore: 0,
     notBefore: null,
     leaseOwner: null,
     leaseExpiresAt: null,

@@ -208,7 +208,7 @@ describe('deploy', () => {
       unchanged: 0,
     });
     const job = (await get(`${P}/namespace/marketing/job/campaign-performance`)).json().job;
-    expect(job.run_graph.map((n: { name: string }) => n.name)).toEqual([
+    expect(job.run_graph.nodes.map((n: { name: string }) => n.name)).toEqual([
       'check-source',
       'audit-input',
       'warehouse-load',

@@ -1,8 +1,11 @@
 /** The replay API in-process, on the example project: create, list, read, cancel, and bad input answered with a 4xx naming the field. */
+
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/server/app.js';
 import { loadPluginRegistry } from '../../src/server/plugin-registry.js';
+import { replaySchema, replaySummarySchema } from '../../src/server/routes/replays.js';
+import { runSchema } from '../../src/server/routes/runs.js';
 import { createSecretCipher } from '../../src/services/secret-cipher.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/store.js';
@@ -113,8 +116,12 @@ describe('the replay API', { timeout: 60_000 }, () => {
 
     const read = await send('GET', `${REPLAYS}/${replay.id}`);
     expect(read.json().replay).toEqual(replay);
+    // The answers are what the OpenAPI document says they are, field for field.
+    expect(replaySchema.parse(replay)).toEqual(replay);
+    expect(runSchema.parse(run.json().run)).toEqual(run.json().run);
     const list = await send('GET', `${REPLAYS}?job=attribution&limit=5`);
     expect(list.json().replays.map((x: { id: number }) => x.id)).toEqual([replay.id]);
+    expect(replaySummarySchema.parse(list.json().replays[0])).toEqual(list.json().replays[0]);
 
     const refused = await send('POST', REPLAYS, {
       job: 'attribution',
@@ -130,6 +137,7 @@ describe('the replay API', { timeout: 60_000 }, () => {
     const cancelled = await send('POST', `${REPLAYS}/${replay.id}/cancel`);
     expect(cancelled.statusCode).toBe(200);
     expect(cancelled.json().replay).toMatchObject({ status: 'cancelled', over: true });
+    expect(replaySchema.safeParse(cancelled.json().replay).success).toBe(true);
     expect(cancelled.json().replay.items[0].state).toBe('cancelled');
     const twice = await send('POST', `${REPLAYS}/${replay.id}/cancel`);
     expect(twice.statusCode).toBe(409);

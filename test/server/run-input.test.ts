@@ -147,6 +147,41 @@ describe('run input over HTTP', () => {
     }
   });
 
+  it('never holds a secret value in a preview, even for a token that may read secrets', async () => {
+    const answers: string[] = [];
+    for (const [server, token] of [
+      [app, READER],
+      [app, PLAIN],
+      [open, ''],
+    ] as const) {
+      const r = await runInput('campaign-performance', { ...task, preview: true }, { server, token });
+      expect(r.statusCode, r.body).toBe(200);
+      expect(r.body).not.toContain(WH_TOKEN);
+      expect(r.json()).toMatchObject({ secrets: {}, secrets_withheld: ['WH_TOKEN'] });
+      answers.push(r.body);
+    }
+    // The same answer whatever the token may read.
+    expect(new Set(answers).size).toBe(1);
+    // The tar of a preview withholds them too.
+    const tar = await runInput(
+      'campaign-performance',
+      { ...task, preview: true },
+      { accept: 'application/x-tar' },
+    );
+    expect(tar.statusCode).toBe(200);
+    expect(tar.rawPayload.includes(Buffer.from(WH_TOKEN))).toBe(false);
+    expect(tar.headers['x-optimus-secrets-withheld']).toBe('WH_TOKEN');
+    // preview: false is the ordinary answer.
+    const full = await runInput('campaign-performance', { ...task, preview: false });
+    expect(full.json().secrets).toEqual({ WH_TOKEN });
+  });
+
+  it('refuses a preview that is not true or false, naming the field', async () => {
+    const r = await runInput('campaign-performance', { ...task, preview: 'yes' });
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toMatchObject({ code: 'REQUEST_INVALID', details: [{ path: 'body.preview' }] });
+  });
+
   it('still refuses a request without a token on a server that has tokens', async () => {
     expect((await runInput('campaign-performance', task, { token: '' })).statusCode).toBe(401);
   });

@@ -83,6 +83,15 @@ describe('deploying a namespace', () => {
       type: 'data-audit',
       stage: 'pre',
       depends_on: ['check-source'],
+      edges: [
+        {
+          from: 'check-source',
+          to: 'audit-input',
+          origin: 'rule',
+          rule: 1,
+          detail: 'project rule 1 "check-source >> audit-input": audit-input after check-source',
+        },
+      ],
     });
     expect(warnings.every((w) => w.severity === 'warning')).toBe(true);
   });

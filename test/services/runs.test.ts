@@ -256,7 +256,7 @@ describe('cancelling a run', () => {
     ]);
     // Cancelled, but not over until the runner has stopped the node.
     expect(runIsOver(cancelled)).toBe(false);
-    expect(runView(cancelled).over).toBe(false);
+    expect(runView(cancelled, []).over).toBe(false);
   });
 
   it('refuses to cancel a run that is over, saying how it ended', async () => {
@@ -338,7 +338,7 @@ describe('the run as the API and CLI show it', () => {
         { name: 'load', status: 'running', attempt: 1, startedAt: new Date(t0.getTime() + 2_000) },
       ],
     }));
-    const view = runView(updated!, new Date(t0.getTime() + 5_000));
+    const view = runView(updated!, [], new Date(t0.getTime() + 5_000));
     expect(view).toMatchObject({
       id: run.id,
       project: 'acme',
@@ -372,6 +372,7 @@ describe('the run as the API and CLI show it', () => {
       duration_ms: 1_500,
       exit_code: 2,
       error: 'exited with code 2',
+      attempts: [],
     });
     expect(view.nodes[1]).toMatchObject({ status: 'running', duration_ms: 3_000 });
     expect(view.nodes[2]).toMatchObject({ status: 'pending', duration_ms: null, started_at: null });

@@ -3,7 +3,7 @@
  * a data directory an older server used) gets the run tables when opened, keeping what it held,
  * and the image the build makes has them from the start.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -14,7 +14,7 @@ import type { RunInputRecord } from '../../src/store/run-store.js';
 import { STORE_IMAGE_FILE } from '../../src/store/store-image.js';
 import { oldStoreImage } from '../helpers/old-store-image.js';
 
-const RUN_TABLES = ['run_logs', 'run_nodes', 'runs'];
+const RUN_TABLES = ['run_attempts', 'run_logs', 'run_nodes', 'runs'];
 const BEFORE_RUNS = ['0001_init', '0002_window_presets'];
 
 let root: string;
@@ -99,6 +99,7 @@ describe('run state in an embedded store made before it', () => {
     const pglite = await PGlite.create({ dataDir });
     await pglite.exec(`
       drop table if exists replays cascade;
+      drop table if exists run_attempts cascade;
       drop table run_logs, run_nodes, runs cascade;
       alter table jobs drop column lineage_key, drop column destination, drop column sources,
         drop column lineage_warnings, drop column static_deps, drop column upstreams;
@@ -121,5 +122,50 @@ describe('run state in an embedded store made before it', () => {
       tables: RUN_TABLES,
       applied: Object.keys(migrations),
     });
+  }, 60_000);
+});
+
+describe('node attempts in an embedded store made before them (migration 0006)', () => {
+  it('records each node’s last attempt from what its row held, and new attempts from then on', async () => {
+    const before = Object.keys(migrations).filter((n) => n < '0006_run_attempts');
+    mkdirSync(join(root, 'before-attempts'));
+    const image = await oldStoreImage(
+      join(root, 'before-attempts'),
+      before,
+      (pglite) =>
+        pglite.exec(`
+          insert into runs (id, project_name, namespace_name, job_name, scheduled_at, trigger, status,
+            job_hash, settings, started_at, finished_at)
+          values (7, 'p', 'ns', 'j', '2026-01-01T00:00:00Z', 'manual', 'failed', 'h',
+            '{"maxAttempts":2,"retryDelayMs":0,"exponentialBackoff":false,"timeoutMs":1000,"dependsOnPast":false}',
+            '2026-01-01T00:00:01Z', '2026-01-01T00:00:09Z');
+          insert into run_nodes (run_id, name, type, stage, depends_on, ordinal, status, attempt,
+            started_at, finished_at, exit_code, error)
+          values
+            (7, 'pre', 'shell', 'pre', '[]', 0, 'succeeded', 1, '2026-01-01T00:00:01Z', '2026-01-01T00:00:02Z', 0, null),
+            (7, 'task', 'shell', 'task', '["pre"]', 1, 'failed', 2, '2026-01-01T00:00:05Z', '2026-01-01T00:00:08Z', null,
+              'timed out after 1s'),
+            (7, 'post', 'shell', 'post', '["task"]', 2, 'skipped', 0, null, '2026-01-01T00:00:08Z', null, null);`),
+      existsSync(STORE_IMAGE_FILE) ? STORE_IMAGE_FILE : current,
+    );
+    const store = await createStore({ dataDir: join(root, 'before-attempts', 'data'), image });
+    try {
+      expect(
+        (await store.attemptsOf([7])).map((a) => [
+          a.node,
+          a.attempt,
+          a.status,
+          a.finishedAt?.toISOString(),
+          a.error,
+        ]),
+      ).toEqual([
+        ['pre', 1, 'succeeded', '2026-01-01T00:00:02.000Z', null],
+        ['task', 2, 'timed_out', '2026-01-01T00:00:08.000Z', 'timed out after 1s'],
+      ]);
+      const run = await store.getRun(7);
+      expect(run?.nodes.map((n) => n.attemptsBefore)).toEqual([0, 0, 0]);
+    } finally {
+      await store.close();
+    }
   }, 60_000);
 });

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptimusError } from '../../src/core/errors.js';
+import { retryRun } from '../../src/services/runs.js';
 import type {
   LogLineInput,
   NodeChange,
@@ -136,6 +137,7 @@ export function runStoreContract(
             runId: run.id,
             status: 'pending',
             attempt: 0,
+            attemptsBefore: 0,
             notBefore: null,
             leaseOwner: null,
             leaseExpiresAt: null,
@@ -740,6 +742,133 @@ export function runStoreContract(
       });
     });
 
+    describe('attempts', () => {
+      it('records an attempt when a claim starts it and its end with the transition that ends it', async () => {
+        const run = await ready({}, ['pre-check']);
+        const [claimed] = await store.claimNodes('attempts-server', 1, 60_000);
+        expect(claimed).toMatchObject({ runId: run.id, name: 'pre-check', attempt: 1 });
+        expect(await store.attemptsOf([run.id])).toEqual([
+          {
+            runId: run.id,
+            node: 'pre-check',
+            attempt: 1,
+            status: 'running',
+            startedAt: claimed!.startedAt,
+            finishedAt: null,
+            exitCode: null,
+            error: null,
+          },
+        ]);
+        const end = new Date(claimed!.startedAt!.getTime() + 1500);
+        await store.updateRun(run.id, () => ({
+          nodes: [{ name: 'pre-check', status: 'queued', leaseOwner: null }],
+          attempts: [
+            {
+              kind: 'ended',
+              node: 'pre-check',
+              attempt: 1,
+              status: 'timed_out',
+              startedAt: claimed!.startedAt!,
+              finishedAt: end,
+              exitCode: null,
+              error: 'timed out after 1s',
+            },
+          ],
+        }));
+        const [second] = await store.claimNodes('attempts-server', 1, 60_000);
+        expect(second).toMatchObject({ runId: run.id, name: 'pre-check', attempt: 2 });
+        // Given back on a shutdown: the attempt is no attempt, its number is used again.
+        await store.updateRun(run.id, () => ({
+          nodes: [{ name: 'pre-check', status: 'queued', attempt: 1, leaseOwner: null }],
+          attempts: [{ kind: 'released', node: 'pre-check', attempt: 2 }],
+        }));
+        expect((await store.attemptsOf([run.id])).map((a) => [a.attempt, a.status, a.finishedAt])).toEqual([
+          [1, 'timed_out', end],
+        ]);
+        await finish(run);
+      });
+
+      it('records the end of an attempt whose start it never saw', async () => {
+        const { run } = await store.createRun(input());
+        const started = new Date('2026-01-01T00:00:00Z');
+        await store.updateRun(run.id, () => ({
+          attempts: [
+            {
+              kind: 'ended',
+              node: 'bq2bq',
+              attempt: 3,
+              status: 'failed',
+              startedAt: started,
+              finishedAt: new Date('2026-01-01T00:01:00Z'),
+              exitCode: 2,
+              error: 'exited with code 2',
+            },
+          ],
+        }));
+        expect(await store.attemptsOf([run.id, run.id + 1_000_000])).toMatchObject([
+          { runId: run.id, node: 'bq2bq', attempt: 3, status: 'failed', startedAt: started, exitCode: 2 },
+        ]);
+        expect(await store.attemptsOf([])).toEqual([]);
+        await finish(run);
+      });
+
+      it('keeps a node’s attempts_before', async () => {
+        const { run } = await store.createRun(input());
+        const after = await store.updateRun(run.id, () => ({
+          nodes: [{ name: 'bq2bq', attemptsBefore: 4 }],
+        }));
+        expect(node(after, 'bq2bq').attemptsBefore).toBe(4);
+        expect(node(await store.getRun(run.id), 'bq2bq').attemptsBefore).toBe(4);
+        await finish(run);
+      });
+    });
+
+    describe('the newest runs of every job', () => {
+      it('lists newest scheduled first, then highest id, filtered, and pages without losing ties', async () => {
+        const projectName = project();
+        const at = early();
+        const made: RunRecord[] = [];
+        for (const [jobName, namespaceName, when] of [
+          ['a', 'n1', at],
+          ['b', 'n1', at],
+          ['c', 'n2', at],
+          ['a', 'n1', new Date(at.getTime() - 60_000)],
+        ] as const) {
+          made.push(
+            (await store.createRun(input({ projectName, jobName, namespaceName, scheduledAt: when }))).run,
+          );
+        }
+        const ids = (runs: RunRecord[]) => runs.map((r) => r.id);
+        const [a1, b1, c1, a0] = made as [RunRecord, RunRecord, RunRecord, RunRecord];
+        const all = await store.recentRuns({ project: projectName, limit: 10 });
+        expect(ids(all)).toEqual([c1.id, b1.id, a1.id, a0.id]);
+        expect(all[0]!.nodes.map((n) => n.name)).toEqual(GRAPH.map((n) => n.name));
+        const first = await store.recentRuns({ project: projectName, limit: 2 });
+        const rest = await store.recentRuns({
+          project: projectName,
+          limit: 2,
+          before: { scheduledAt: first[1]!.scheduledAt, id: first[1]!.id },
+        });
+        expect([...ids(first), ...ids(rest)]).toEqual(ids(all));
+        expect(
+          ids(await store.recentRuns({ project: projectName, limit: 10, before: { scheduledAt: at } })),
+        ).toEqual([a0.id]);
+        expect(ids(await store.recentRuns({ project: projectName, job: 'a', limit: 10 }))).toEqual([
+          a1.id,
+          a0.id,
+        ]);
+        expect(ids(await store.recentRuns({ project: projectName, namespace: 'n2', limit: 10 }))).toEqual([
+          c1.id,
+        ]);
+        await store.updateRun(b1.id, () => ({ status: 'failed', finishedAt: new Date() }));
+        expect(ids(await store.recentRuns({ project: projectName, status: 'failed', limit: 10 }))).toEqual([
+          b1.id,
+        ]);
+        expect(await store.recentRuns({ project: `${projectName}-none`, limit: 10 })).toEqual([]);
+        await finish(a1, c1, a0);
+      });
+    });
+
     if (openPeer)
       describe('two servers on one database', () => {
         it('create one run when both create the same run at once', async () => {
@@ -749,6 +878,26 @@ export function runStoreContract(
           );
           expect(results.filter((r) => r.created)).toHaveLength(1);
           expect(new Set(results.map((r) => r.run.id)).size).toBe(1);
+        });
+
+        it('retry one run once when both retry it at once: the other is told it is not over', async () => {
+          const { run } = await store.createRun(input());
+          await store.updateRun(run.id, (r) => ({
+            status: 'failed',
+            startedAt: new Date(),
+            finishedAt: new Date(),
+            nodes: r.nodes.map((n) => ({
+              name: n.name,
+              status: n.stage === 'pre' ? 'failed' : 'upstream_failed',
+            })),
+          }));
+          const results = await Promise.allSettled(
+            Array.from({ length: 6 }, (_, i) => retryRun(i % 2 ? peer! : store, run.id)),
+          );
+          expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+          for (const r of results.filter((r) => r.status === 'rejected'))
+            expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'RUN_NOT_OVER' });
+          await finish(run);
         });
 
         it('see each other’s leases and cancel requests', async () => {

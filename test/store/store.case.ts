@@ -14,11 +14,13 @@ import type {
   UpstreamEdge,
 } from '../../src/store/lineage-store.js';
 import type { DeployInput, JobInput, JobRecord, Json, SecretInput, Store } from '../../src/store/store.js';
+import { jobIndexContract } from './job-index.case.js';
 
 const RUN = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 let seq = 0;
 
 export function storeContract(label: string, open: () => Promise<Store>): void {
+  jobIndexContract(label, open);
   describe(`Store contract (${label})`, () => {
     let store: Store;
     beforeAll(async () => {

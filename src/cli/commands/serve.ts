@@ -45,6 +45,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     ...(process.env.OPTIMUS_AUTH_TOKENS ?? '').split(',').map((t) => t.trim()),
   ].filter(Boolean);
   const secretTokens = config.serve.secretTokens.map(expandEnv).filter(Boolean);
+  const readOnlyTokens = config.serve.readOnlyTokens.map(expandEnv).filter(Boolean);
   if (!isLoopback(host) && !tokens.length && !opts.insecure) {
     throw new OptimusError('INSECURE_BIND', `refusing to listen on ${host} without auth tokens`, {
       category: 'usage',
@@ -137,6 +138,7 @@ export async function run({ opts }: CommandContext): Promise<number> {
     inferrer,
     tokens,
     secretTokens,
+    readOnlyTokens,
     logger,
     version: VERSION,
     console: (await import('../../server/console.js')).CONSOLE_DIST,

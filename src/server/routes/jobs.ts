@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { downstreamsOf, jobKey } from '../../core/lineage.js';
+import { runGraphView } from '../../core/run-graph.js';
 import type { DagPublisher } from '../../scheduler/airflow/publish.js';
 import {
   createValidatedJobs,
@@ -22,6 +23,7 @@ import { jobName, namespaceName, projectName } from '../names.js';
 import type { PluginRegistry } from '../plugin-registry.js';
 import { type AnyRoute, defineRoute } from '../route.js';
 import { requireNamespace, requireProject } from './projects.js';
+import { deploySchema, detailSchema, runGraphSchema, timestamp, upstreamEdgeSchema } from './schemas.js';
 
 const nsParams = z.object({ project: projectName, namespace: namespaceName });
 const jobParams = nsParams.extend({ job: jobName });
@@ -107,10 +109,83 @@ const jobJson = (j: JobRecord) => ({
   hash: j.hash,
   spec: j.spec,
   assets: j.assets,
-  run_graph: j.runGraph,
+  run_graph: runGraphView(j.runGraph),
   created_at: j.createdAt.toISOString(),
   updated_at: j.updatedAt.toISOString(),
 });
+
+const warnings = z.array(detailSchema);
+
+const upstreamChange = z
+  .object({
+    project: z.string(),
+    job: z.string(),
+    added: z.array(upstreamEdgeSchema),
+    removed: z.array(upstreamEdgeSchema),
+    changed: z.array(z.object({ before: upstreamEdgeSchema, after: upstreamEdgeSchema }).loose()),
+  })
+  .loose();
+
+const planSchema = z
+  .object({
+    added: z.array(z.string()),
+    modified: z.array(
+      z
+        .object({
+          name: z.string(),
+          changes: z.array(
+            z
+              .object({
+                path: z.string(),
+                before: z.unknown().optional(),
+                after: z.unknown().optional(),
+                change: z
+                  .enum(['added', 'removed', 'modified'])
+                  .optional()
+                  .describe('an asset, by name only'),
+              })
+              .loose(),
+          ),
+        })
+        .loose(),
+    ),
+    deleted: z.array(z.string()),
+    unchanged: z.number().int(),
+    relineaged: z.array(z.string()),
+    upstreams: z.array(upstreamChange),
+    cycles: z
+      .array(z.array(z.string()))
+      .optional()
+      .describe('project/job along each cycle: the deploy would be refused'),
+  })
+  .loose();
+
+const jobSchema = z
+  .object({
+    name: z.string(),
+    project: z.string(),
+    namespace: z.string(),
+    hash: z.string(),
+    spec: z.record(z.string(), z.unknown()).describe('job.yaml fields after inheritance'),
+    assets: z.record(z.string(), z.string()),
+    run_graph: runGraphSchema,
+    created_at: timestamp,
+    updated_at: timestamp,
+    destination: z.string().nullable(),
+    sources: z.array(
+      z
+        .object({
+          urn: z.string(),
+          writers: z.array(z.object({ project: z.string(), namespace: z.string(), job: z.string() }).loose()),
+          external: z.boolean(),
+        })
+        .loose(),
+    ),
+    lineage_warnings: z.array(z.string()),
+    upstreams: z.array(upstreamEdgeSchema),
+    downstreams: z.array(upstreamEdgeSchema),
+  })
+  .loose();
 
 const jobNotFound = (p: { job: string; namespace: string }) =>
   new ApiError(404, 'JOB_NOT_FOUND', `job "${p.job}" is not deployed in namespace "${p.namespace}"`);
@@ -183,6 +258,7 @@ export function jobRoutes(
       params: nsParams,
       bodyLimit: DEPLOY_BODY_LIMIT,
       body: deployBody,
+      response: z.object({ deploy: deploySchema, relineaged: z.array(z.string()), warnings }),
       handler: async ({ params, body }) => {
         const req = await deployRequest(params, body);
         const publish = await dags?.track(params.project);
@@ -203,6 +279,7 @@ export function jobRoutes(
       params: nsParams,
       bodyLimit: DEPLOY_BODY_LIMIT,
       body: deployBody,
+      response: z.object({ plan: planSchema, warnings }),
       handler: async ({ params, body }) => {
         const req = await deployRequest(params, body);
         const { plan, warnings } = await stale(body.keep, () => planDeploy(deps(), req));
@@ -219,6 +296,11 @@ export function jobRoutes(
       body: z.object({
         jobs: manifestList('every job the client would deploy to this namespace, by content hash'),
       }),
+      response: z.object({
+        send: z.array(z.string()).describe('jobs to send in full'),
+        unchanged: z.array(z.string()).describe('jobs to list in `keep`'),
+        deleted: z.array(z.string()).describe('jobs the deploy would delete'),
+      }),
       handler: async ({ params, body }) => {
         await requireProject(store, params.project);
         await requireNamespace(store, params.project, params.namespace);
@@ -232,6 +314,7 @@ export function jobRoutes(
       tag: 'jobs',
       params: nsParams,
       query: z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }),
+      response: z.object({ deploys: z.array(deploySchema).describe('newest first') }),
       handler: async ({ params, query }) => {
         await requireNamespace(store, params.project, params.namespace);
         return {
@@ -247,6 +330,9 @@ export function jobRoutes(
       summary: 'List jobs',
       tag: 'jobs',
       params: nsParams,
+      response: z.object({
+        jobs: z.array(z.object({ name: z.string(), hash: z.string(), updated_at: timestamp }).loose()),
+      }),
       handler: async ({ params }) => {
         await requireNamespace(store, params.project, params.namespace);
         const jobs = await store.jobSummaries(params.project, { namespace: params.namespace });
@@ -261,6 +347,7 @@ export function jobRoutes(
       summary: 'Get job',
       tag: 'jobs',
       params: jobParams,
+      response: z.object({ job: jobSchema }),
       handler: async ({ params }) => {
         await requireNamespace(store, params.project, params.namespace);
         const job = await store.getJob(params.project, params.namespace, params.job);
@@ -274,6 +361,7 @@ export function jobRoutes(
       summary: 'Delete job',
       tag: 'jobs',
       params: jobParams,
+      response: z.object({ deleted: z.string(), warnings: warnings.optional() }),
       handler: async ({ params }) => {
         await requireNamespace(store, params.project, params.namespace);
         const publish = await dags?.track(params.project);

@@ -5,11 +5,105 @@ import { checkConfigs } from '../../core/configs.js';
 import { isTaskOnly, type Plugin } from '../../core/plugin.js';
 import { DEFAULT_BASE_IMAGE, DEFAULT_REGISTRY } from '../../scheduler/airflow/contract.js';
 import { type WrapperImages, wrapperImagesOf } from '../../scheduler/airflow/wrapper-image.js';
+import type { Store } from '../../store/store.js';
 import { ApiError, problemDetail } from '../errors.js';
 import { describeReload, type PluginRegistry } from '../plugin-registry.js';
 import { type AnyRoute, defineRoute } from '../route.js';
 
 const nameParams = z.object({ name: z.string().min(1) });
+
+export const PLUGIN_USAGE_LIMIT = { default: 100, max: 1000 };
+
+const summarySchema = {
+  name: z.string(),
+  description: z.string(),
+  version: z.string().describe("the plugin's version as its author labels it"),
+  kind: z.enum(['yaml', 'binary']),
+  dialect: z.enum(['v1', 'v2', 'v3']),
+  mods: z.array(z.string()),
+  stage_hint: z
+    .enum(['pre', 'post', 'fail'])
+    .nullable()
+    .describe('legacy hooktype: the default stage as a hook'),
+  task_only: z.boolean().describe('implements the dependency-resolver mod: a task, never a hook'),
+};
+
+/** Nested questions are typed one level deep (a JSON Schema $ref would not survive the OpenAPI document). */
+const questionFields = {
+  name: z.string(),
+  prompt: z.string(),
+  help: z.string().optional(),
+  default: z.string().optional(),
+  multiselect: z.array(z.string()).optional().describe('the options of a single-choice question'),
+  regexp: z.string().optional(),
+  validationerror: z.string().optional(),
+  minlength: z.number().int().optional(),
+  maxlength: z.number().int().optional(),
+  required: z.boolean(),
+};
+const questionSchema = z
+  .object({
+    ...questionFields,
+    subquestions: z.array(
+      z
+        .object({
+          ifvalue: z.string(),
+          questions: z.array(
+            z.object(questionFields).loose().describe('a question (its own subquestions untyped)'),
+          ),
+        })
+        .loose(),
+    ),
+  })
+  .loose();
+
+const versionSchema = z
+  .object({
+    image: z.string(),
+    tag: z.string(),
+    entrypoint: z
+      .object({ shell: z.string(), script: z.string(), args: z.array(z.string()).optional() })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+const detailSchema = z
+  .object({
+    ...summarySchema,
+    versions: z.record(z.string(), versionSchema).describe('`default` plus any named versions'),
+    questions: z.array(questionSchema),
+    configs: z.array(
+      z
+        .object({
+          name: z.string(),
+          description: z.string().optional(),
+          required: z.boolean(),
+          secret: z.boolean(),
+          forMods: z.boolean().optional(),
+          default: z.string().optional(),
+        })
+        .loose(),
+    ),
+    default_config: z.record(z.string(), z.string()),
+    default_assets: z.record(z.string(), z.string()),
+    destination_urn_template: z.string().nullable(),
+    asset_parsers: z.record(z.string(), z.array(z.object({}).loose())).nullable(),
+    hints: z
+      .object({
+        kind: z.enum(['task', 'hook']).optional(),
+        stage: z.enum(['pre', 'post', 'fail']).optional(),
+        dependsOn: z.array(z.string()),
+      })
+      .loose(),
+    wrapper_image: z.string().nullable().describe("the default version's wrapper image (Airflow pods)"),
+    wrapper_images: z.record(z.string(), z.string()).describe('the wrapper image of every version'),
+  })
+  .loose();
+
+const checkDetail = z
+  .object({ path: z.string(), code: z.string(), message: z.string(), hint: z.string().optional() })
+  .loose();
 
 const reloadAnswer = z.object({
   plugins: z.number().int().describe('how many plugins are served now'),
@@ -56,6 +150,8 @@ function wrapperFields(p: Plugin, images: WrapperImages) {
 export function pluginRoutes(
   registry: PluginRegistry,
   images: WrapperImages = { baseImage: DEFAULT_BASE_IMAGE, registry: DEFAULT_REGISTRY },
+  /** Absent: no usage route (the plugin routes alone need no store). */
+  store?: Store,
 ): AnyRoute[] {
   const find = (name: string) => {
     // One read of the served set: a reload in between cannot mix two sets in one answer.
@@ -83,9 +179,7 @@ export function pluginRoutes(
       url: '/api/v1beta1/plugins',
       summary: 'List plugins',
       tag: 'plugins',
-      response: z.object({
-        plugins: z.array(z.object({ name: z.string(), version: z.string(), kind: z.string() }).loose()),
-      }),
+      response: z.object({ plugins: z.array(z.object(summarySchema).loose()) }),
       handler: async () => ({ plugins: registry.list().map((s) => pluginSummary(s.plugin, s.kind)) }),
     }),
     defineRoute({
@@ -94,11 +188,66 @@ export function pluginRoutes(
       summary: 'Get plugin',
       tag: 'plugins',
       params: nameParams,
+      response: z.object({ plugin: detailSchema }),
       handler: async ({ params }) => {
         const s = find(params.name);
         return { plugin: { ...pluginDetail(s.plugin, s.kind), ...wrapperFields(s.plugin, images) } };
       },
     }),
+    ...(store
+      ? [
+          defineRoute({
+            method: 'GET',
+            url: '/api/v1beta1/plugins/:name/usage',
+            summary: 'Jobs using a plugin',
+            tag: 'plugins',
+            params: nameParams,
+            query: z.object({
+              limit: z.coerce
+                .number()
+                .int('must be a whole number')
+                .min(1, 'must be at least 1')
+                .max(PLUGIN_USAGE_LIMIT.max, `must be at most ${PLUGIN_USAGE_LIMIT.max}`)
+                .optional()
+                .describe(`at most this many (default ${PLUGIN_USAGE_LIMIT.default})`),
+            }),
+            response: z.object({
+              plugin: z.string(),
+              total: z.number().int().describe('uses in all, on every page'),
+              jobs: z.array(
+                z
+                  .object({
+                    project: z.string(),
+                    namespace: z.string(),
+                    job: z.string(),
+                    as: z.enum(['task', 'hook']),
+                    hook: z.string().nullable().describe('the hook name, when used as a hook'),
+                  })
+                  .loose()
+                  .describe('one use: a job using it as task and as a hook is listed twice'),
+              ),
+            }),
+            handler: async ({ params, query }) => {
+              const name = find(params.name).plugin.name;
+              const { total, uses } = await store.pluginUsage(
+                name,
+                query.limit ?? PLUGIN_USAGE_LIMIT.default,
+              );
+              return {
+                plugin: name,
+                total,
+                jobs: uses.map((u) => ({
+                  project: u.projectName,
+                  namespace: u.namespaceName,
+                  job: u.job,
+                  as: u.as,
+                  hook: u.hook,
+                })),
+              };
+            },
+          }),
+        ]
+      : []),
     defineRoute({
       method: 'POST',
       url: '/api/v1beta1/plugins/:name/validate',
@@ -112,7 +261,8 @@ export function pluginRoutes(
       }),
       response: z.object({
         valid: z.boolean(),
-        errors: z.array(z.object({ path: z.string(), message: z.string() }).loose()),
+        errors: z.array(checkDetail),
+        warnings: z.array(checkDetail),
       }),
       handler: async ({ params, body }) => {
         const s = find(params.name);

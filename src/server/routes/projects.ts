@@ -9,6 +9,7 @@ import { ApiError } from '../errors.js';
 import { namespaceName, projectName } from '../names.js';
 import type { PluginRegistry } from '../plugin-registry.js';
 import { type AnyRoute, defineRoute } from '../route.js';
+import { timestamp } from './schemas.js';
 
 /** The `presets` map of a project's window presets file (`project.preset_path` in optimus.yaml). */
 const presets = z
@@ -45,6 +46,30 @@ export const namespaceJson = (n: NamespaceRecord) => ({
   created_at: n.createdAt.toISOString(),
   updated_at: n.updatedAt.toISOString(),
 });
+
+const projectSchema = z
+  .object({
+    name: z.string(),
+    config: z.record(z.string(), z.string()),
+    plugin_dependencies: z.array(z.string()).describe('hook ordering rules such as "a >> b,c"'),
+    presets: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('window presets by name; null: none sent, presets are not checked'),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .loose();
+
+const namespaceSchema = z
+  .object({
+    name: z.string(),
+    project: z.string(),
+    config: z.record(z.string(), z.string()),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .loose();
 
 export async function requireProject(store: Store, name: string): Promise<ProjectRecord> {
   const p = await store.getProject(name);
@@ -111,6 +136,10 @@ export function projectRoutes(store: Store, registry: PluginRegistry): AnyRoute[
           presets: presets.optional(),
         }),
       }),
+      response: z.object({
+        project: projectSchema,
+        warnings: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() }).loose()),
+      }),
       handler: async ({ body }) => {
         const rules = body.project.plugin_dependencies ?? [];
         const rulePath = (i: number) => `body.project.plugin_dependencies[${i}]`;
@@ -162,6 +191,7 @@ export function projectRoutes(store: Store, registry: PluginRegistry): AnyRoute[
       url: '/api/v1beta1/project',
       summary: 'List projects',
       tag: 'projects',
+      response: z.object({ projects: z.array(projectSchema) }),
       handler: async () => ({ projects: (await store.listProjects()).map(projectJson) }),
     }),
     defineRoute({
@@ -170,6 +200,7 @@ export function projectRoutes(store: Store, registry: PluginRegistry): AnyRoute[
       summary: 'Get project',
       tag: 'projects',
       params: projectParams,
+      response: z.object({ project: projectSchema }),
       handler: async ({ params }) => ({ project: projectJson(await requireProject(store, params.project)) }),
     }),
     defineRoute({
@@ -179,6 +210,7 @@ export function projectRoutes(store: Store, registry: PluginRegistry): AnyRoute[
       tag: 'namespaces',
       params: projectParams,
       body: z.object({ namespace: z.object({ name: namespaceName, config: config.optional() }) }),
+      response: z.object({ namespace: namespaceSchema }),
       handler: async ({ params, body }) => {
         await requireProject(store, params.project);
         const n = await store.upsertNamespace({
@@ -195,6 +227,7 @@ export function projectRoutes(store: Store, registry: PluginRegistry): AnyRoute[
       summary: 'List namespaces',
       tag: 'namespaces',
       params: projectParams,
+      response: z.object({ namespaces: z.array(namespaceSchema) }),
       handler: async ({ params }) => {
         await requireProject(store, params.project);
         return { namespaces: (await store.listNamespaces(params.project)).map(namespaceJson) };
@@ -206,6 +239,7 @@ export function projectRoutes(store: Store, registry: PluginRegistry): AnyRoute[
       summary: 'Get namespace',
       tag: 'namespaces',
       params: z.object({ project: projectName, namespace: namespaceName }),
+      response: z.object({ namespace: namespaceSchema }),
       handler: async ({ params }) => ({
         namespace: namespaceJson(await requireNamespace(store, params.project, params.namespace)),
       }),

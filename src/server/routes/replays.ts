@@ -5,16 +5,86 @@ import {
   cancelReplay,
   createReplay,
   getReplay,
+  type ItemState,
   parseReplayTime,
   replaySummaryView,
   replayView,
 } from '../../services/replay.js';
 import type { RunDefaults } from '../../services/runs.js';
+import type { ReplayStatus } from '../../store/replay-store.js';
 import type { Store } from '../../store/store.js';
 import { ApiError } from '../errors.js';
 import { jobName, projectName } from '../names.js';
 import { type AnyRoute, defineRoute } from '../route.js';
 import { requireProject } from './projects.js';
+
+const isoTime = z.string().describe('RFC 3339 date-time (UTC)');
+const replayStatus = z.enum([
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const satisfies ReplayStatus[]);
+const ITEM_STATES = [
+  'waiting',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'skipped',
+] as const satisfies ItemState[];
+const counts = z.strictObject({
+  total: z.number().int(),
+  ...Object.fromEntries(ITEM_STATES.map((s) => [s, z.number().int()])),
+});
+const header = {
+  id: z.number().int(),
+  project: z.string(),
+  namespace: z.string(),
+  job: z.string(),
+  from: isoTime,
+  to: isoTime,
+  downstream: z.boolean(),
+  parallel: z.boolean(),
+  status: replayStatus,
+  over: z.boolean(),
+  note: z.string().nullable(),
+  created_at: isoTime,
+  finished_at: isoTime.nullable(),
+};
+export const replaySchema = z.strictObject({
+  ...header,
+  counts,
+  jobs: z.array(
+    z.strictObject({
+      project: z.string(),
+      namespace: z.string(),
+      job: z.string(),
+      windows: z.number().int(),
+      counts,
+    }),
+  ),
+  items: z.array(
+    z.strictObject({
+      project: z.string(),
+      namespace: z.string(),
+      job: z.string(),
+      scheduled_at: isoTime,
+      window_start: isoTime,
+      window_end: isoTime,
+      after: z.array(z.number().int()).describe('indexes of the items this one waits for'),
+      run_id: z.number().int().nullable(),
+      state: z.enum(ITEM_STATES),
+    }),
+  ),
+});
+export const replaySummarySchema = z.strictObject({
+  ...header,
+  jobs: z.array(z.string()),
+  counts,
+});
+const oneReplay = z.strictObject({ replay: replaySchema });
 
 export const REPLAYS_LIMIT_DEFAULT = 20;
 export const REPLAYS_LIMIT_MAX = 1000;
@@ -85,6 +155,7 @@ export function replayRoutes({ store, runner, defaults }: ReplayRouteDeps): AnyR
           .describe("run a job's windows side by side instead of one after another"),
       }),
       status: 201,
+      response: oneReplay,
       handler: async ({ params, body }) => {
         await requireProject(store, params.project);
         if (body.from > body.to) {
@@ -149,6 +220,7 @@ export function replayRoutes({ store, runner, defaults }: ReplayRouteDeps): AnyR
           .optional()
           .describe(`default ${REPLAYS_LIMIT_DEFAULT}`),
       }),
+      response: z.strictObject({ replays: z.array(replaySummarySchema).describe('newest first') }),
       handler: async ({ params, query }) => {
         await requireProject(store, params.project);
         const replays = await store.listReplays(params.project, {
@@ -164,6 +236,7 @@ export function replayRoutes({ store, runner, defaults }: ReplayRouteDeps): AnyR
       summary: 'Get replay',
       tag: 'replays',
       params: replayParams,
+      response: oneReplay,
       handler: async ({ params }) => {
         await requireProject(store, params.project);
         const replay = await getReplay({ store }, params.project, params.id).catch(notFound);
@@ -176,6 +249,7 @@ export function replayRoutes({ store, runner, defaults }: ReplayRouteDeps): AnyR
       summary: 'Cancel replay',
       tag: 'replays',
       params: replayParams,
+      response: oneReplay,
       handler: async ({ params }) => {
         await requireProject(store, params.project);
         const replay = await cancelReplay({ store }, params.project, params.id, 'a request to the API').catch(

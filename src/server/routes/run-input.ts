@@ -2,7 +2,8 @@
  * Run input of one node of a deployed job at a scheduled time (upstream's JobRunInput): JSON, or
  * with `Accept: application/x-tar` a tar of `in/` that a container unpacks with `tar`. Secrets
  * only for a bearer token configured with `read_secrets`, or a pod token minted for exactly this
- * job, node and scheduled time; anyone else gets their names withheld.
+ * job, node and scheduled time; anyone else gets their names withheld. A `preview` (the console's
+ * view of a node's input) withholds them whatever the token may read, so it is the same for all.
  */
 import { z } from 'zod';
 import { isOptimusError } from '../../core/errors.js';
@@ -59,14 +60,21 @@ export const runInputBody = z.object({
     .describe('EXECUTION_TIME; default scheduled_at'),
 });
 
+const body = runInputBody.extend({
+  preview: z
+    .boolean({ error: 'must be true or false' })
+    .optional()
+    .describe('true: never any secret value, whatever the token may read (names in secrets_withheld)'),
+});
+
 const stringMap = z.record(z.string(), z.string());
-const response = z.object({
+const response = z.strictObject({
   envs: stringMap,
   files: stringMap,
-  secrets: stringMap.describe('empty unless the token may read secrets'),
+  secrets: stringMap.describe('empty unless the token may read secrets and this is no preview'),
   secrets_withheld: z
     .array(z.string())
-    .describe('env names (and in/<file> assets) left out for want of read_secrets'),
+    .describe('env names (and in/<file> assets) left out: a preview, or a token without read_secrets'),
   warnings: z.array(z.string()),
 });
 
@@ -92,7 +100,7 @@ export function runInputRoutes(deps: RunInputRouteDeps): AnyRoute[] {
       summary: 'Job run input',
       tag: 'runs',
       params: z.object({ project: projectName, job: jobName }),
-      body: runInputBody,
+      body,
       bodyLimit: 64 * 1024,
       podToken: true,
       response,
@@ -100,7 +108,8 @@ export function runInputRoutes(deps: RunInputRouteDeps): AnyRoute[] {
         const pod = podTokenOf(request);
         if (pod) refuseOutOfScope(pod, params, b);
         // A pod token in scope grants what its minter (a read_secrets token) could read.
-        const withSecrets = pod !== undefined || mayReadSecrets(request, deps.secretTokens);
+        const withSecrets =
+          b.preview !== true && (pod !== undefined || mayReadSecrets(request, deps.secretTokens));
         const scheduledAt = parseRfc3339(b.scheduled_at)!;
         let input: Awaited<ReturnType<typeof compileRunInput>>;
         try {

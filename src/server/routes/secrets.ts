@@ -6,6 +6,16 @@ import { ApiError } from '../errors.js';
 import { namespaceName, projectName, secretName as secretNameSchema } from '../names.js';
 import { type AnyRoute, defineRoute } from '../route.js';
 import { requireNamespace, requireProject } from './projects.js';
+import { timestamp } from './schemas.js';
+
+const secretSchema = z
+  .object({
+    name: z.string(),
+    namespace: z.string().nullable().describe('null: a project-level secret'),
+    digest: z.string().describe('a digest of the ciphertext, never the value'),
+    updated_at: timestamp,
+  })
+  .loose();
 
 const secretJson = (s: SecretRecord) => ({
   name: s.name,
@@ -85,6 +95,7 @@ export function secretRoutes(store: Store, cipher: SecretCipher): AnyRoute[] {
       params,
       body,
       bodyLimit: SECRET_BODY_LIMIT,
+      response: z.object({ secret: secretSchema }),
       handler: async ({ params: p, body: b }) => ({
         secret: secretJson(await store.insertSecret(await input(p, b))),
       }),
@@ -97,6 +108,7 @@ export function secretRoutes(store: Store, cipher: SecretCipher): AnyRoute[] {
       params,
       body,
       bodyLimit: SECRET_BODY_LIMIT,
+      response: z.object({ secret: secretSchema }),
       handler: async ({ params: p, body: b }) => {
         const updated = await store.updateSecret(await input(p, b));
         if (!updated)
@@ -117,6 +129,7 @@ export function secretRoutes(store: Store, cipher: SecretCipher): AnyRoute[] {
       tag: 'secrets',
       params,
       query: z.object({ namespace_name: namespaceName.optional() }),
+      response: z.object({ deleted: z.string() }),
       handler: async ({ params: p, query }) => {
         await requireProject(store, p.project);
         const name = secretName(p.name);
@@ -136,6 +149,7 @@ export function secretRoutes(store: Store, cipher: SecretCipher): AnyRoute[] {
       summary: 'List secrets',
       tag: 'secrets',
       params: z.object({ project: projectName }),
+      response: z.object({ secrets: z.array(secretSchema) }),
       handler: async ({ params: p }) => {
         await requireProject(store, p.project);
         return { secrets: (await store.listSecrets(p.project)).map(secretJson) };

@@ -8,6 +8,7 @@ import { windowPresets } from './0002_window_presets.js';
 import { runs } from './0003_runs.js';
 import { lineage } from './0004_lineage.js';
 import { replays } from './0005_replays.js';
+import { runAttempts } from './0006_run_attempts.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': init,
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0003_runs': runs,
   '0004_lineage': lineage,
   '0005_replays': replays,
+  '0006_run_attempts': runAttempts,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -25,7 +25,8 @@ interface ServerJob {
     hooks?: { name: string; type?: string; stage?: string; config?: Record<string, unknown> }[];
   };
   assets: Record<string, string>;
-  run_graph: { name: string; type: string; stage: string; depends_on: string[] }[];
+  /** A list of nodes from servers older than edge origins. */
+  run_graph: GraphNode[] | { nodes: GraphNode[]; edges: GraphEdge[]; dropped: DroppedRule[] };
   /** Lineage; absent from servers older than job dependencies. */
   destination?: string | null;
   sources?: {
@@ -36,6 +37,28 @@ interface ServerJob {
   lineage_warnings?: string[];
   upstreams?: Edge[];
   downstreams?: Edge[];
+}
+
+interface GraphNode {
+  name: string;
+  type: string;
+  stage: string;
+  depends_on: string[];
+}
+
+interface GraphEdge {
+  from: string;
+  to: string;
+  origin: string;
+  rule: number | null;
+  detail: string;
+}
+
+interface DroppedRule {
+  rule: number | null;
+  from: string | null;
+  to: string | null;
+  reason: string;
 }
 
 interface Edge {
@@ -110,6 +133,9 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
       : 'differs';
 
   const taskName = job.spec.task?.name ?? '';
+  const graph = Array.isArray(job.run_graph)
+    ? { nodes: job.run_graph, edges: [], dropped: [] }
+    : job.run_graph;
   const view = {
     name: job.name,
     namespace: job.namespace,
@@ -117,7 +143,9 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     hash: job.hash,
     updated_at: job.updated_at,
     local: localState,
-    run_graph: job.run_graph,
+    run_graph: graph.nodes,
+    run_graph_edges: graph.edges,
+    dropped_rules: graph.dropped,
     task: { plugin: taskName, config: redact(taskName, job.spec.task?.config) },
     hooks: (job.spec.hooks ?? []).map((h) => ({
       name: h.name,
@@ -141,8 +169,17 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     '  run order:',
     ...view.run_graph.map(
       (n, i) =>
-        `    ${String(i + 1).padStart(2)}. ${n.stage.padEnd(4)} ${n.name}${n.type !== n.name ? pc.dim(` (${n.type})`) : ''}${n.depends_on.length ? pc.dim(` ← ${n.depends_on.join(', ')}`) : ''}`,
+        `    ${String(i + 1).padStart(2)}. ${n.stage.padEnd(4)} ${n.name}${n.type !== n.name ? pc.dim(` (${n.type})`) : ''}${n.depends_on.length ? pc.dim(` ← ${n.depends_on.map((d) => `${d}${edgeNote(graph.edges, d, n.name)}`).join(', ')}`) : ''}`,
     ),
+    ...(view.dropped_rules.length
+      ? [
+          '  dropped ordering rules:',
+          ...view.dropped_rules.map(
+            (d) =>
+              `    ${d.rule === null ? 'legacy hint' : `rule ${d.rule}`}${d.from !== null && d.to !== null ? ` ${d.from} >> ${d.to}` : ''}: ${d.reason}`,
+          ),
+        ]
+      : []),
     `  task ${taskName}:`,
     ...Object.entries(view.task.config).map(([k, v]) => `    ${k}: ${v}`),
   ];
@@ -160,6 +197,14 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   lines.push(...lineageLines(view, config.project.name));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** Where an edge came from, when it is not the stage order (which every hook has). */
+function edgeNote(edges: readonly GraphEdge[], from: string, to: string): string {
+  const e = edges.find((x) => x.from === from && x.to === to);
+  if (!e || e.origin === 'default') return '';
+  if (e.origin === 'rule') return ` (rule ${e.rule})`;
+  return ` (${e.origin.replace('_', ' ')})`;
 }
 
 /** Destination, sources, upstreams and downstreams, each with why; other projects' jobs in full. */

@@ -160,9 +160,11 @@ export function statusWord(status: string, pc: Colors, width = 0): string {
 export function nodeLines(run: RunView, pc: Colors, indent = '  '): string[] {
   const nameWidth = Math.max(...run.nodes.map((n) => n.name.length), 4);
   return run.nodes.map((n) => {
+    // After a manual retry the node gets the job's attempts again: count from there.
+    const before = n.attempts_before ?? 0;
     const attempt =
       n.attempt > 1 || run.settings.max_attempts > 1
-        ? `attempt ${n.attempt}/${run.settings.max_attempts}`
+        ? `attempt ${n.attempt - before}/${run.settings.max_attempts}${before ? ` (${n.attempt} in all)` : ''}`
         : '';
     const retry = n.status === 'queued' && n.not_before ? `retry at ${n.not_before.slice(11, 19)}` : '';
     const stopping = n.cancel_requested && n.status === 'running' ? 'stopping' : '';

@@ -35,7 +35,15 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
   const lines = statusTable(['RUN', 'SCHEDULED AT', 'TRIGGER', 'STATUS', 'DURATION'], rows, runs, pc, (k) =>
     nodeLines(runs[k]!, pc, '    '),
   );
-  lines.push(pc.dim(`next: optimus job logs ${job} --run ${runs[0]!.id}${flags}`));
+  const newest = runs[0]!;
+  const failed = newest.over && (newest.status === 'failed' || newest.status === 'cancelled');
+  lines.push(
+    pc.dim(
+      failed
+        ? `next: optimus job logs ${job} --run ${newest.id}${flags}, then optimus job retry ${job} ${newest.id}${flags}`
+        : `next: optimus job logs ${job} --run ${newest.id}${flags}`,
+    ),
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
