@@ -5,9 +5,9 @@
 // job's upstreams inferred from its SQL), store secrets, inspect a job's lineage, plan a change
 // without applying it, run a job on the embedded runner and read its run graph and logs (checking
 // no secret value was printed), replay a day with its downstream jobs in order, then stop the
-// server. Exits non-zero if any step fails.
+// server, having shown the web console's jobs page. Exits non-zero if any step fails.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -245,6 +245,48 @@ if (replay?.status !== 'succeeded') fail(`the replay did not succeed: ${JSON.str
 captured('its progress per job and window', ['replay', 'status', String(replay.id), ...at]);
 for (const [name, value] of Object.entries(secrets))
   if (printed.includes(value)) fail(`the value of secret ${name} was printed`);
+
+// 6. The web console, served by the same server at `/`: what its jobs page shows, as the API gives it
+// to the page, and, where Debian's chromium is installed, the page itself rendered headless.
+process.stdout.write(
+  `\n\x1b[1mthe web console: open ${url}/ in a browser\x1b[0m  # served by the same server\n`,
+);
+const index = await fetch(`${url}/`);
+const html = await index.text();
+if (index.status !== 200 || !html.includes('<div id="root">'))
+  fail(`the server did not serve the web console at / (${index.status}): run \`npm run build\``);
+const { jobs: listed = [] } = await (await fetch(`${url}/api/v1beta1/jobs?limit=100`)).json();
+process.stdout.write(`jobs page (${listed.length} jobs):\n`);
+for (const j of listed)
+  process.stdout.write(
+    `  ${j.name.padEnd(22)} ${`${j.project}/${j.namespace}`.padEnd(26)} ${j.task.padEnd(16)} last run: ${j.last_run?.status ?? 'never'}\n`,
+  );
+if (existsSync('/usr/bin/chromium')) {
+  const page = spawnSync(
+    '/usr/bin/chromium',
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${join(work, 'chromium')}`,
+      '--virtual-time-budget=8000',
+      '--dump-dom',
+      `${url}/#/jobs`,
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  const shown = listed.filter((j) => page.stdout?.includes(`>${j.name}<`)).length;
+  if (shown !== listed.length)
+    fail(`chromium rendered ${shown} of the ${listed.length} jobs on the console's jobs page`);
+  process.stdout.write(`chromium rendered the jobs page headless: all ${shown} jobs are on it\n`);
+} else {
+  process.stdout.write('(install Debian’s chromium to have the demo render the page headless too)\n');
+}
 
 server.removeAllListeners('exit');
 server.kill('SIGTERM');
