@@ -365,6 +365,7 @@ describe('the run as the API and CLI show it', () => {
       depends_on: [],
       status: 'failed',
       attempt: 3,
+      attempts_before: 0,
       not_before: null,
       cancel_requested: false,
       started_at: '2027-01-01T06:00:01.000Z',
