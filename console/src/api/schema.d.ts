@@ -1388,7 +1388,7 @@ export interface operations {
                     "application/json": {
                         /** @description newest scheduled first */
                         runs: {
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             created_at: string;
                             duration_ms: number | null;
                             finished_at: string | null;
@@ -1408,7 +1408,7 @@ export interface operations {
                                     error: string | null;
                                     exit_code: number | null;
                                     finished_at: string | null;
-                                    /** @description RFC 3339 date-time (UTC) */
+                                    /** @description ISO 8601 date-time (UTC) */
                                     started_at: string;
                                     /** @enum {string} */
                                     status: "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
@@ -1436,7 +1436,7 @@ export interface operations {
                             /** @description the run ended and none of its nodes still runs */
                             over: boolean;
                             project: string;
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             scheduled_at: string;
                             settings: {
                                 depends_on_past: boolean;
@@ -1496,7 +1496,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         run: {
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             created_at: string;
                             duration_ms: number | null;
                             finished_at: string | null;
@@ -1516,7 +1516,7 @@ export interface operations {
                                     error: string | null;
                                     exit_code: number | null;
                                     finished_at: string | null;
-                                    /** @description RFC 3339 date-time (UTC) */
+                                    /** @description ISO 8601 date-time (UTC) */
                                     started_at: string;
                                     /** @enum {string} */
                                     status: "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
@@ -1544,7 +1544,7 @@ export interface operations {
                             /** @description the run ended and none of its nodes still runs */
                             over: boolean;
                             project: string;
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             scheduled_at: string;
                             settings: {
                                 depends_on_past: boolean;
@@ -1656,7 +1656,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         run: {
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             created_at: string;
                             duration_ms: number | null;
                             finished_at: string | null;
@@ -1676,7 +1676,7 @@ export interface operations {
                                     error: string | null;
                                     exit_code: number | null;
                                     finished_at: string | null;
-                                    /** @description RFC 3339 date-time (UTC) */
+                                    /** @description ISO 8601 date-time (UTC) */
                                     started_at: string;
                                     /** @enum {string} */
                                     status: "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
@@ -1704,7 +1704,7 @@ export interface operations {
                             /** @description the run ended and none of its nodes still runs */
                             over: boolean;
                             project: string;
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             scheduled_at: string;
                             settings: {
                                 depends_on_past: boolean;
@@ -1755,7 +1755,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         run: {
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             created_at: string;
                             duration_ms: number | null;
                             finished_at: string | null;
@@ -1775,7 +1775,7 @@ export interface operations {
                                     error: string | null;
                                     exit_code: number | null;
                                     finished_at: string | null;
-                                    /** @description RFC 3339 date-time (UTC) */
+                                    /** @description ISO 8601 date-time (UTC) */
                                     started_at: string;
                                     /** @enum {string} */
                                     status: "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
@@ -1803,7 +1803,7 @@ export interface operations {
                             /** @description the run ended and none of its nodes still runs */
                             over: boolean;
                             project: string;
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             scheduled_at: string;
                             settings: {
                                 depends_on_past: boolean;
@@ -1896,7 +1896,7 @@ export interface operations {
                         /** @description nothing more will come: the run is over and these were its last lines */
                         finished: boolean;
                         lines: {
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             at: string;
                             attempt: number;
                             id: number;
@@ -1951,7 +1951,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         run: {
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             created_at: string;
                             duration_ms: number | null;
                             finished_at: string | null;
@@ -1971,7 +1971,7 @@ export interface operations {
                                     error: string | null;
                                     exit_code: number | null;
                                     finished_at: string | null;
-                                    /** @description RFC 3339 date-time (UTC) */
+                                    /** @description ISO 8601 date-time (UTC) */
                                     started_at: string;
                                     /** @enum {string} */
                                     status: "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
@@ -1999,7 +1999,7 @@ export interface operations {
                             /** @description the run ended and none of its nodes still runs */
                             over: boolean;
                             project: string;
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             scheduled_at: string;
                             settings: {
                                 depends_on_past: boolean;
@@ -3289,13 +3289,13 @@ export interface operations {
                     "application/json": {
                         /** @description the query values of the next page; null when this page was the last */
                         next: {
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             before: string;
                             before_id: number;
                         } | null;
                         /** @description newest scheduled first, then highest id */
                         runs: {
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             created_at: string;
                             duration_ms: number | null;
                             finished_at: string | null;
@@ -3315,7 +3315,7 @@ export interface operations {
                                     error: string | null;
                                     exit_code: number | null;
                                     finished_at: string | null;
-                                    /** @description RFC 3339 date-time (UTC) */
+                                    /** @description ISO 8601 date-time (UTC) */
                                     started_at: string;
                                     /** @enum {string} */
                                     status: "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
@@ -3343,7 +3343,7 @@ export interface operations {
                             /** @description the run ended and none of its nodes still runs */
                             over: boolean;
                             project: string;
-                            /** @description RFC 3339 date-time (UTC) */
+                            /** @description ISO 8601 date-time (UTC) */
                             scheduled_at: string;
                             settings: {
                                 depends_on_past: boolean;

@@ -17,18 +17,13 @@ import {
   sleepUnlessAborted,
   triggerRun,
 } from '../../services/runs.js';
-import type {
-  AttemptStatus,
-  LogLineRecord,
-  NodeStatus,
-  RunRecord,
-  RunStatus,
-} from '../../store/run-store.js';
+import type { AttemptStatus, LogLineRecord, NodeStatus, RunRecord } from '../../store/run-store.js';
 import type { Store } from '../../store/store.js';
 import { ApiError } from '../errors.js';
 import { jobName, namespaceName, projectName } from '../names.js';
 import { type AnyRoute, defineRoute } from '../route.js';
 import { requireProject } from './projects.js';
+import { timestamp as isoTime, RUN_STATUSES, runStatusSchema } from './schemas.js';
 
 export const RUNS_LIMIT_DEFAULT = 20;
 export const RUNS_LIMIT_MAX = 1000;
@@ -82,9 +77,6 @@ const logLineJson = (l: LogLineRecord) => ({
 
 // ————————————————————————————————————————————— response schemas
 
-const isoTime = z.string().describe('RFC 3339 date-time (UTC)');
-const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies RunStatus[];
-const runStatus = z.enum(RUN_STATUSES);
 const nodeStatus = z.enum([
   'pending',
   'queued',
@@ -140,7 +132,7 @@ export const runSchema = z.strictObject({
   job: z.string(),
   scheduled_at: isoTime,
   trigger: z.enum(['schedule', 'manual', 'replay']),
-  status: runStatus,
+  status: runStatusSchema,
   over: z.boolean().describe('the run ended and none of its nodes still runs'),
   note: z.string().nullable(),
   job_hash: z.string(),
@@ -360,7 +352,7 @@ export function runRoutes({ store, runner, defaults, events = {} }: RunRouteDeps
         finished: z
           .boolean()
           .describe('nothing more will come: the run is over and these were its last lines'),
-        run_status: runStatus,
+        run_status: runStatusSchema,
       }),
       handler: async ({ params, query }) => {
         // Read the run before its lines: when it was over then, every line it wrote is stored.

@@ -4,6 +4,7 @@
  * field (objects stay open: a field added later is no breaking change).
  */
 import { z } from 'zod';
+import type { RunStatus } from '../../store/run-store.js';
 
 export const timestamp = z.string().describe('ISO 8601 date-time (UTC)');
 
@@ -19,7 +20,14 @@ export const detailSchema = z
   })
   .loose();
 
-export const runStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const satisfies RunStatus[];
+export const runStatusSchema = z.enum(RUN_STATUSES);
 
 /** jobs.ts `deployJson`. */
 export const deploySchema = z
