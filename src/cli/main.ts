@@ -12,6 +12,9 @@ import { VERSION } from './version.js';
 
 export type { CommandContext } from './command-kit.js';
 
+/** A repeatable option's values, in order (undefined when not given). */
+const repeat = (value: string, all: string[] = []): string[] => [...all, value];
+
 export function buildProgram(): Command {
   const program = new Command('optimus')
     .description('Plugin-driven data-job orchestrator: validate, deploy and run jobs built from plugins.')
@@ -59,6 +62,78 @@ export function buildProgram(): Command {
     .addOption(json())
     .action(lazy(() => import('./commands/plugin/image.js')));
   registerInstallCommands(plugin);
+  plugin
+    .command('init')
+    .description('write a new plugin project: spec, sample job, tests, Dockerfile and README')
+    .argument('<name>', 'plugin name (letters, digits, _ - .)')
+    .addOption(
+      new Option('--kind <kind>', 'yaml (a spec, no code) or binary (TypeScript on the plugin SDK)').default(
+        'yaml',
+      ),
+    )
+    .option('--mod <mod>', 'also implement a mod: dependency-resolver')
+    .option('--dir <dir>', 'where to write it (default: ./<name>)')
+    .option('--force', 'write into a folder that is not empty (replaces only the files it writes)')
+    .addOption(json())
+    .action(lazy(() => import('./commands/plugin/init.js'), { createsDir: true }));
+  plugin
+    .command('build')
+    .description("bundle a binary plugin project's src/main.ts into one executable, dist/<name>")
+    .argument('[dir]', 'plugin project folder', '.')
+    .addOption(json())
+    .action(lazy(() => import('./commands/plugin/build.js')));
+  plugin
+    .command('run')
+    .description(
+      "render a sample job's run input as the server would and run the plugin locally, no server needed",
+    )
+    .argument('<plugin>', 'plugin project folder, spec file or executable')
+    .option('--job <file>', 'the job.yaml to run (default: <plugin>/sample/job.yaml)')
+    .option('--scheduled-at <time>', "scheduled time, RFC 3339 (default: the job's start_date at 00:00 UTC)")
+    .option('--set <key=value>', 'set a config of the node (repeatable)', repeat)
+    .option(
+      '--secret <key[=value]>',
+      'value of {{ .secret.KEY }}; without =value, read from $KEY (repeatable)',
+      repeat,
+    )
+    .option('--global <key=value>', 'a project config, seen as GLOBAL__KEY (repeatable)', repeat)
+    .option('--hook <name>', 'run this hook of the job instead of its task')
+    .addOption(
+      new Option('--executor <executor>', 'where the entrypoint runs')
+        .choices(['process', 'docker'])
+        .default('process'),
+    )
+    .option('--image <ref>', "docker executor: run this image instead of the spec's image:tag")
+    .option('--network <network>', "docker executor: the container's network", 'none')
+    .option('--timeout <duration>', 'stop the entrypoint after this long (e.g. 30s, 10m)', '10m')
+    .option('--workdir <dir>', 'write the input here and keep it (default: a temp folder, removed after)')
+    .option('--render-only', 'print the rendered input and stop')
+    .option('--no-build', 'use dist/<name> as built (binary plugins)')
+    .addOption(json())
+    .action(lazy(() => import('./commands/plugin/run.js')));
+  plugin
+    .command('test')
+    .description(
+      "run a plugin project's checks: spec, questions, sample job, handshake, resolver and tests/*.yaml",
+    )
+    .argument('[dir]', 'plugin project folder', '.')
+    .option('--job <file>', 'the sample job (default: <dir>/sample/job.yaml)')
+    .option('--handshake-timeout <duration>', 'how long the handshake may take (e.g. 10s)', '10s')
+    .option('--no-build', 'use dist/<name> as built (binary plugins)')
+    .addOption(json())
+    .action(lazy(() => import('./commands/plugin/test.js')));
+  plugin
+    .command('pack')
+    .description('build the artifact `plugin install` takes, and print its sha256 and plugins.list entry')
+    .argument('[dir]', 'plugin project folder', '.')
+    .option('--out <dir>', 'where the artifact goes (default: <dir>/dist)')
+    .option(
+      '--url <base>',
+      'where it will be uploaded (http(s)://, gs://, s3:// or a path), for the entry printed',
+    )
+    .option('--no-build', 'use dist/<name> as built (binary plugins)')
+    .addOption(json())
+    .action(lazy(() => import('./commands/plugin/pack.js')));
 
   const job = program.command('job').description('create, validate, inspect and run jobs');
   job

@@ -56,6 +56,11 @@ const SUCCESS: [string, () => string[]][] = [
   ['plugin validate', () => [EXAMPLE_PLUGINS]],
   ['plugin schema', () => []],
   ['plugin image', () => ['--all', '--plugins', EXAMPLE_PLUGINS, '--output', join(root, 'wrapper-images')]],
+  ['plugin init', () => ['authored', '--kind', 'binary', '--dir', join(root, 'authored')]],
+  ['plugin build', () => [join(root, 'authored')]],
+  ['plugin test', () => [join(root, 'authored'), '--no-build']],
+  ['plugin run', () => [join(root, 'authored'), '--no-build', '--secret', 'API_TOKEN=t']],
+  ['plugin pack', () => [join(root, 'authored'), '--no-build', '--out', join(root, 'artifacts')]],
   ['plugin install', () => ['-c', config]],
   ['plugin list', () => ['-c', config]],
   ['plugin diff', () => ['-c', config]],
@@ -170,13 +175,20 @@ function latestReplay(): string {
 
 /** Keys written by users (config names, asset files) or by another standard (JSON Schema). */
 const DATA_KEYS = new Set(['config', 'assets', 'schema', 'default_config', 'default_assets', 'spec']);
+/** Maps of a node's variables and files (`plugin run`), keyed by their names: data when all values are strings. */
+const DATA_MAPS = new Set(['envs', 'secrets', 'files']);
+const isStringMap = (v: unknown) =>
+  v !== null &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  Object.values(v).every((x) => typeof x === 'string');
 
 function badKeys(value: unknown, path = ''): string[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => badKeys(v, `${path}[${i}]`));
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([k, v]) => [
     ...(/^[a-z][a-z0-9_]*$/.test(k) ? [] : [`${path}.${k}`]),
-    ...(DATA_KEYS.has(k) ? [] : badKeys(v, `${path}.${k}`)),
+    ...(DATA_KEYS.has(k) || (DATA_MAPS.has(k) && isStringMap(v)) ? [] : badKeys(v, `${path}.${k}`)),
   ]);
 }
 
@@ -262,7 +274,10 @@ describe('--json on every command', () => {
 describe('exit codes', () => {
   it('exits 2 when --dir does not exist, for every command that takes --dir', { timeout: 120_000 }, () => {
     const missing = join(root, 'no-such-folder');
-    const withDir = LEAVES.filter((l) => hasOption(l.command, '--dir') && l.path !== 'init');
+    // init and plugin init make the folder they are given.
+    const withDir = LEAVES.filter(
+      (l) => hasOption(l.command, '--dir') && l.path !== 'init' && l.path !== 'plugin init',
+    );
     expect(withDir.length).toBeGreaterThan(10);
     for (const { path, command } of withDir) {
       const required = command.registeredArguments.filter((a) => a.required).map(() => 'x');

@@ -23,13 +23,15 @@ import { create as createTar } from 'tar';
 export type DockerEngine = { host: string; stop(): Promise<void> };
 export type SkippedDocker = { skipped: string };
 
-export const TEST_IMAGE = 'optimus-test/busybox:1';
+/** `:2` since awk was added (an engine keeping a `:1` image gets the new one built). */
+export const TEST_IMAGE = 'optimus-test/busybox:2';
 /** The same filesystem with an ENTRYPOINT of its own, for plugins that declare none (legacy v1). */
-export const TEST_IMAGE_WITH_ENTRYPOINT = 'optimus-test/busybox-entrypoint:1';
+export const TEST_IMAGE_WITH_ENTRYPOINT = 'optimus-test/busybox-entrypoint:2';
 export const TEST_IMAGE_ENTRYPOINT_SCRIPT = 'echo "image entrypoint for $JOB_NAME"; ls /data/in';
 
 const APPLETS = [
   'sh',
+  'awk',
   'echo',
   'cat',
   'wc',
