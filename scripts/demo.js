@@ -1,7 +1,7 @@
 // `npm run demo`: the whole path that exists so far, on the example project and the embedded
 // defaults. Validate plugins and jobs locally, compile them to Airflow DAGs and write each plugin's
-// wrapper image context, install the plugins (a file provider, plus the
-// example binary plugin) for a server, start `optimus serve` on a throwaway data dir, deploy (each
+// wrapper image context, scaffold, test, run and pack a new plugin (the authoring kit), install the
+// plugins (a file provider, plus the example binary plugin and the new one) for a server, start `optimus serve` on a throwaway data dir, deploy (each
 // job's upstreams inferred from its SQL), store secrets, inspect a job's lineage, plan a change
 // without applying it, run a job on the embedded runner and read its run graph and logs (checking
 // no secret value was printed), replay a day with its downstream jobs in order, then stop the
@@ -104,6 +104,45 @@ step('the wrapper image of each plugin: its executor image plus the base image�
   join(work, 'wrapper-images'),
 ]);
 
+// A plugin author's loop, no server needed: scaffold a plugin, check it, run its sample job here as
+// the server would, and pack the artifact that the server below installs.
+const authored = join(work, 'orders-load');
+const artifacts = join(work, 'artifacts');
+step('scaffold a binary plugin with a dependency resolver (TypeScript on the plugin SDK)', [
+  'plugin',
+  'init',
+  'orders-load',
+  '--kind',
+  'binary',
+  '--mod',
+  'dependency-resolver',
+  '--dir',
+  authored,
+]);
+step('its checks: build, handshake, spec, questions, sample job, resolver, tests/*.yaml', [
+  'plugin',
+  'test',
+  authored,
+]);
+step('render its sample job’s input as the server would, and run the entrypoint here', [
+  'plugin',
+  'run',
+  authored,
+  '--no-build',
+  '--secret',
+  'API_TOKEN=a-demo-token',
+  '--scheduled-at',
+  '2026-03-02T02:00:00Z',
+]);
+step('pack it: the artifact, its sha256 and the plugins.list entry', [
+  'plugin',
+  'pack',
+  authored,
+  '--no-build',
+  '--out',
+  artifacts,
+]);
+
 // 2. A server: its plugins installed declaratively from a file provider, pinned in a lock file.
 const config = join(work, 'server.yaml');
 const plugins = ['warehouse-load', 'python-script', 'data-audit', 'slack-notify', 'publish-event'];
@@ -113,9 +152,11 @@ writeFileSync(
   install_location: ${JSON.stringify(join(work, 'plugins'))}
   providers:
     - {name: examples, type: file, root: ${JSON.stringify(join(root, 'examples'))}}
+    - {name: authored, type: file, root: ${JSON.stringify(artifacts)}}
   list:
 ${plugins.map((p) => `    - {name: ${p}, provider: examples, url: plugins/optimus-plugin-${p}.yaml}`).join('\n')}
     - {name: row-count-check, provider: examples, url: binary-plugin/row-count-check}
+    - {name: orders-load, provider: authored, url: orders-load-0.1.0.tar.gz}
 `,
 );
 step('install the server’s plugins (and pin them in plugins.lock.yaml)', ['plugin', 'install', '-c', config]);
