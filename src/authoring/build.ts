@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Plugin as EsbuildPlugin, Message } from 'esbuild';
 import { OptimusError } from '../core/errors.js';
+import { shown } from './project.js';
 
 export const SDK_PACKAGE = '@optimus-ts/plugin-sdk';
 
@@ -93,12 +94,6 @@ function formatMessage(m: Message, workDir: string): string {
   const loc = m.location;
   if (!loc?.file) return m.text;
   return `${shown(resolve(workDir, loc.file))}:${loc.line}:${loc.column + 1}: ${m.text}`;
-}
-
-/** A path as the user reads it: relative to cwd when inside it. */
-function shown(abs: string): string {
-  const cwd = process.cwd();
-  return abs.startsWith(`${cwd}/`) ? abs.slice(cwd.length + 1) : abs;
 }
 
 function buildFailed(errors: readonly Message[], entry: string, workDir: string): OptimusError {

@@ -34,6 +34,7 @@ import {
   type PluginProject,
   renderLocal,
   SAMPLE_JOB,
+  shown,
 } from './project.js';
 import {
   findTestFiles,
@@ -72,11 +73,6 @@ export interface PluginTestOptions {
   /** false: use the executable as built (`--no-build`). */
   build?: boolean;
 }
-
-const shown = (file: string): string => {
-  const rel = file.startsWith(`${process.cwd()}/`) ? file.slice(process.cwd().length + 1) : file;
-  return rel || file;
-};
 
 const pass = (name: string, message: string, details?: string[]): PluginCheck => ({
   name,

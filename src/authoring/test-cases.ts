@@ -29,6 +29,7 @@ import {
   type PluginProject,
   renderLocal,
   SAMPLE_JOB,
+  shown,
 } from './project.js';
 
 export const TESTS_DIR = 'tests';
@@ -205,8 +206,8 @@ export function loadTestsFile(file: string, pluginDir: string): TestsFile {
 /** `tests/x.yaml:12` (relative to the working directory) for a path of the file. */
 function location(src: YamlSource, path: readonly PathSegment[]): string {
   const pos = src.locate(path);
-  const shown = relative(process.cwd(), src.file) || src.file;
-  return pos ? `${shown}:${pos.line}` : shown;
+  const fileShown = shown(src.file);
+  return pos ? `${fileShown}:${pos.line}` : fileShown;
 }
 
 function stringMap(m: Record<string, string | number | boolean>): Record<string, string> {
@@ -294,7 +295,7 @@ export async function runTestCase(c: TestCase, ctx: CaseContext): Promise<CaseOu
 async function runUnmasked(c: TestCase, ctx: CaseContext): Promise<CaseOutcome> {
   const { project, plugin } = ctx;
   const jobFile = resolve(project.dir, c.given.job ?? SAMPLE_JOB);
-  const jobShown = relative(process.cwd(), jobFile) || jobFile;
+  const jobShown = shown(jobFile);
   if (!existsSync(jobFile))
     return {
       ok: false,
@@ -489,7 +490,7 @@ function quoted(s: string): string {
 }
 
 function describeProblem(p: Problem): string {
-  const loc = p.file ? formatLocation({ ...p, file: relative(process.cwd(), p.file) || p.file }) : '';
+  const loc = p.file ? formatLocation({ ...p, file: shown(p.file) }) : '';
   return [loc, p.path, p.message].filter(Boolean).join(': ');
 }
 
