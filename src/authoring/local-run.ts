@@ -6,8 +6,9 @@
  * locally is what a deployed job gets.
  *
  * Where the local run has to differ from the server, it says so in `notes` rather than guessing
- * silently: a hook whose job's task uses another plugin gets that task's written config as TASK__*
- * without the other plugin's defaults (only the plugin under development is loaded).
+ * silently: a hook whose job's task uses another plugin gets that plugin's spec from `--plugins
+ * <dir>` (its defaults in TASK__*, its JOB_DESTINATION); without it, the task's config as written
+ * and no destination (a stand-in, see project.ts otherPlugins).
  *
  * Output is split into lines and masked by the runner's own log capture (every secret value given
  * or rendered becomes `****`), handed to the caller line by line as it arrives, and kept (masked)
@@ -33,9 +34,11 @@ import type { LoadedJob } from '../spec/job-spec.js';
 import {
   buildPluginProject,
   defaultScheduledAt,
+  loadPluginsOption,
   loadProjectSpec,
   loadSampleJob,
   locatePluginProject,
+  otherPlugins,
   type PluginProject,
   renderLocal,
   SAMPLE_JOB,
@@ -60,6 +63,8 @@ export interface LocalRunRequest {
   globals?: readonly string[];
   /** `--hook NAME`: run that hook instead of the task. */
   hook?: string;
+  /** `--plugins <dir>`: specs of the other plugins the job names (relative to the working directory). */
+  plugins?: string;
   /** false: use dist/<name> as built. */
   build?: boolean;
   /** Where `--secret K` reads K from (default process.env). */
@@ -177,26 +182,6 @@ function problemOf(e: OptimusError, file: string): Problem {
 function noteOf(p: Problem): string {
   const where = p.file ? `${shown(p.file)}${p.line !== undefined ? `:${p.line}` : ''}: ` : '';
   return `${where}${p.path ? `${p.path}: ` : ''}${p.message}`;
-}
-
-/**
- * The plugin the renderer needs for a task this run does not develop: only the job's written
- * config, no defaults and no destination template (the note in `prepareLocalRun` says so).
- */
-function writtenOnly(name: string): Plugin {
-  return {
-    name,
-    description: '',
-    dialect: 'v3',
-    version: '',
-    versions: {},
-    questions: [],
-    configs: [],
-    defaultConfig: {},
-    defaultAssets: {},
-    mods: [],
-    hints: { dependsOn: [] },
-  };
 }
 
 /** Which node of the job runs the plugin, or why none does. */
@@ -342,6 +327,7 @@ export async function prepareLocalRun(req: LocalRunRequest): Promise<PreparedRun
   const sets = pairs(req.set, '--set', VAR_NAME);
   const globals = Object.fromEntries(pairs(req.globals, '--global', undefined));
   const secrets = parseSecrets(req.secrets, env);
+  const known = req.plugins === undefined ? undefined : loadPluginsOption(req.plugins);
   let scheduledAt: Date | undefined;
   if (req.scheduledAt !== undefined) {
     scheduledAt = parseRfc3339(req.scheduledAt);
@@ -386,11 +372,14 @@ export async function prepareLocalRun(req: LocalRunRequest): Promise<PreparedRun
   const job = loaded.spec;
 
   const node = pickNode(job, plugin, req.hook, loaded.file);
-  const others = new Map<string, Plugin>();
-  if (job.task.name !== plugin.name) {
-    others.set(job.task.name, writtenOnly(job.task.name));
+  const { plugins: others, standIns } = otherPlugins(job, plugin, known);
+  if (standIns.includes(job.task.name)) {
+    const why =
+      req.plugins === undefined
+        ? `which \`plugin run\` does not load (it runs only the plugin under development)`
+        : `which is not in --plugins ${req.plugins}`;
     notes.push(
-      `the job's task uses plugin ${job.task.name}, which \`plugin run\` does not load (it runs only the plugin under development): TASK__* hold the task's config as written, without ${job.task.name}'s defaults, and JOB_DESTINATION is empty`,
+      `the job's task uses plugin ${job.task.name}, ${why}: TASK__* hold the task's config as written, without ${job.task.name}'s defaults, and JOB_DESTINATION is empty${req.plugins === undefined ? `; pass --plugins <dir> with its spec to get them` : ''}`,
     );
   }
   const foreignHooks = job.hooks

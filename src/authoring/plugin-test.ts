@@ -4,10 +4,15 @@
  * questions' defaults, the sample job against the spec, the sample rendered as the server renders
  * it, the resolver on the sample, then the author's own expectations (tests/*.yaml).
  *
+ * The sample may name other plugins (a hook plugin's sample has another plugin as its task): with
+ * `--plugins <dir>` their specs are used, so their configs are checked too; without, a stand-in
+ * takes their config as written, and the sample job check says which were not checked.
+ *
  * Every check reports ok, failed (with a fix) or skipped (saying why: not applicable, or an earlier
  * check failed that it needs). This module returns the results; the command prints them, and the
  * docs test and e2e tests call it directly. A bad plugin never throws here: only a target that is
- * no plugin project at all does (PLUGIN_PROJECT_NOT_FOUND, a usage error).
+ * no plugin project at all does (PLUGIN_PROJECT_NOT_FOUND), or a --plugins folder with a broken
+ * spec (PLUGINS_DIR_INVALID), both usage errors.
  */
 import { resolve } from 'node:path';
 import { distance } from 'fastest-levenshtein';
@@ -28,9 +33,11 @@ import {
   defaultScheduledAt,
   inferLocal,
   type LoadedSpec,
+  loadPluginsOption,
   loadProjectSpec,
   loadSampleJob,
   locatePluginProject,
+  otherPlugins,
   type PluginProject,
   renderLocal,
   SAMPLE_JOB,
@@ -72,6 +79,8 @@ export interface PluginTestOptions {
   handshakeTimeoutMs?: number;
   /** false: use the executable as built (`--no-build`). */
   build?: boolean;
+  /** `--plugins <dir>`: specs of the other plugins the sample names (relative to the working directory). */
+  plugins?: string;
 }
 
 const pass = (name: string, message: string, details?: string[]): PluginCheck => ({
@@ -92,6 +101,8 @@ const skip = (name: string, message: string): PluginCheck => ({ name, ok: true, 
 /** Runs every check on the plugin project at `target` (a folder, spec file or executable). */
 export async function testPlugin(target: string, opts: PluginTestOptions = {}): Promise<PluginTestReport> {
   const project = locatePluginProject(target);
+  const known =
+    opts.plugins === undefined ? undefined : { dir: opts.plugins, plugins: loadPluginsOption(opts.plugins) };
   const checks: PluginCheck[] = [];
   const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
 
@@ -126,7 +137,7 @@ export async function testPlugin(target: string, opts: PluginTestOptions = {}): 
   let sample: Sample | undefined;
   if (!plugin) checks.push(noPlugin('sample job'));
   else {
-    const r = sampleJobCheck(project, plugin, opts.job);
+    const r = sampleJobCheck(project, plugin, opts.job, known);
     checks.push(r.check);
     sample = r.sample;
   }
@@ -145,7 +156,9 @@ export async function testPlugin(target: string, opts: PluginTestOptions = {}): 
   else checks.push(await resolverCheck(project, plugin, sample));
 
   // 8. tests/*.yaml
-  checks.push(...(await caseChecks(project, plugin, blocked, sample ? undefined : sampleFile)));
+  checks.push(
+    ...(await caseChecks(project, plugin, known?.plugins, blocked, sample ? undefined : sampleFile)),
+  );
 
   return {
     ok: checks.every((c) => c.ok),
@@ -416,12 +429,21 @@ interface Sample {
   file: string;
   spec: JobSpec;
   instance: { type: 'task' | 'hook'; name: string; index?: number };
+  /** The other plugins it names: specs from --plugins, or stand-ins. */
+  others: Map<string, Plugin>;
+}
+
+/** `--plugins <dir>` as given, and the specs in it. */
+interface KnownPlugins {
+  dir: string;
+  plugins: ReadonlyMap<string, Plugin>;
 }
 
 function sampleJobCheck(
   p: PluginProject,
   plugin: Plugin,
   jobFile: string | undefined,
+  known: KnownPlugins | undefined,
 ): { check: PluginCheck; sample?: Sample } {
   const name = 'sample job';
   let loaded: LoadedJob;
@@ -441,17 +463,19 @@ function sampleJobCheck(
         `set task.name: ${plugin.name} in ${file}`,
       ),
     };
+  // Computed before the check, which rewrites old-style hooks (`type: post`) as it reads them.
+  const others = loaded.spec ? otherPlugins(loaded.spec, plugin, known?.plugins) : undefined;
   const report = checkLoadedJob(loaded, 'local', {
-    plugins: new Map([[plugin.name, plugin]]),
+    plugins: new Map([...(others?.plugins ?? []), [plugin.name, plugin]]),
     rules: [],
     presets: null,
   });
-  for (const x of report.problems)
-    if (x.code === 'PLUGIN_UNKNOWN')
-      x.hint = `plugin test knows only the plugin under test (${plugin.name}): the sample job may use no other plugin`;
   const errors = sortProblems(errorsOf(report.problems));
   const warnings = sortProblems(warningsOf(report.problems));
-  const details = [...errors, ...warnings].map((x) => problemLine(x, jobFileSchema));
+  const details = [
+    ...[...errors, ...warnings].map((x) => problemLine(x, jobFileSchema)),
+    ...(loaded.spec && others ? otherPluginLines(loaded.spec, others, known) : []),
+  ];
   if (errors.length || !report.spec || !instance)
     return {
       check: fail(
@@ -468,8 +492,25 @@ function sampleJobCheck(
       `${file} uses ${plugin.name} as ${role}${warnings.length ? `; ${plural(warnings.length, 'warning')}` : ''}`,
       details,
     ),
-    sample: { file: loaded.file, spec: report.spec, instance },
+    sample: { file: loaded.file, spec: report.spec, instance, others: others?.plugins ?? new Map() },
   };
+}
+
+/** What the sample job check did with each other plugin the job names. */
+function otherPluginLines(
+  spec: JobSpec,
+  others: { plugins: ReadonlyMap<string, Plugin>; standIns: readonly string[] },
+  known: KnownPlugins | undefined,
+): string[] {
+  const role = (name: string) => (name === spec.task.name ? 'task' : 'hook');
+  return [...others.plugins.keys()].map((name) => {
+    const source = others.plugins.get(name)?.source;
+    if (!others.standIns.includes(name))
+      return `${role(name)} plugin ${name} is checked against ${source ? shown(source) : `its spec in --plugins ${known?.dir}`}`;
+    return known
+      ? `${role(name)} plugin ${name} is not in --plugins ${known.dir}: its configs are not checked`
+      : `${role(name)} plugin ${name} is not checked here (pass --plugins <dir> with its spec to check its configs)`;
+  });
 }
 
 function renderCheck(plugin: Plugin, sample: Sample): PluginCheck {
@@ -479,11 +520,12 @@ function renderCheck(plugin: Plugin, sample: Sample): PluginCheck {
   try {
     const r = renderLocal({
       plugin,
+      others: sample.others,
       job: spec,
       assets: spec.assets,
       instance: { type: sample.instance.type, name: sample.instance.name },
       scheduledAt,
-      secrets: placeholderSecrets(spec, plugin, spec.assets),
+      secrets: placeholderSecrets(spec, [plugin, ...sample.others.values()], spec.assets),
     });
     const files = Object.keys(r.files).sort();
     const parts = [
@@ -523,7 +565,7 @@ async function resolverCheck(p: PluginProject, plugin: Plugin, sample: Sample): 
     plugin,
     job: spec,
     assets: spec.assets,
-    secrets: placeholderSecrets(spec, plugin, spec.assets),
+    secrets: placeholderSecrets(spec, [plugin, ...sample.others.values()], spec.assets),
   });
   if (!r) return skip(name, 'the plugin infers no dependencies');
   if (!r.ok) {
@@ -565,6 +607,7 @@ async function resolverCheck(p: PluginProject, plugin: Plugin, sample: Sample): 
 async function caseChecks(
   p: PluginProject,
   plugin: Plugin | undefined,
+  known: ReadonlyMap<string, Plugin> | undefined,
   blocked: string,
   brokenSample: string | undefined,
 ): Promise<PluginCheck[]> {
@@ -596,7 +639,7 @@ async function caseChecks(
         out.push(skip(c.title, 'skipped: the sample job check failed'));
         continue;
       }
-      const r = await runTestCase(c, { project: p, plugin });
+      const r = await runTestCase(c, { project: p, plugin, ...(known ? { known } : {}) });
       out.push(r.ok ? pass(c.title, r.message, r.details) : fail(c.title, r.message, r.fix, r.details));
     }
   }

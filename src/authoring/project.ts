@@ -9,14 +9,19 @@
  *   binary kind  <dir>/package.json + src/main.ts (or main.js), built to <dir>/dist/<name>;
  *                or a prebuilt executable given directly
  *   sample job   <dir>/sample/job.yaml with its assets in <dir>/sample/assets/
+ *
+ * A sample job may name other plugins besides the one under development (a hook plugin's sample
+ * has another plugin as its task): their specs come from `--plugins <dir>` when given, else a
+ * stand-in takes each one's config as written (`otherPlugins`).
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { relativeTo } from '../cli/output.js';
 import { OptimusError } from '../core/errors.js';
+import { readLegacyStageTypes } from '../core/hook-types.js';
 import type { JobSpec } from '../core/job.js';
 import type { Plugin } from '../core/plugin.js';
-import { errorsOf, type Problem } from '../core/problem.js';
+import { errorsOf, formatLocation, type Problem } from '../core/problem.js';
 import { handshake } from '../plugins/protocol/handshake.js';
 import type { ServedPlugin } from '../server/plugin-registry.js';
 import type { InferRequest } from '../services/lineage-contract.js';
@@ -24,7 +29,7 @@ import { createInferrer } from '../services/lineage-infer.js';
 import { type RenderedNode, renderNodeInput } from '../services/run-input.js';
 import type { SecretCipher } from '../services/secret-cipher.js';
 import { JOB_FILE, type LoadedJob, loadJob } from '../spec/job-spec.js';
-import { loadPluginFile } from '../spec/plugin-spec.js';
+import { loadPluginFile, loadPluginSet } from '../spec/plugin-spec.js';
 import type { SecretRecord } from '../store/store.js';
 
 export type PluginKind = 'yaml' | 'binary';
@@ -302,6 +307,87 @@ export function renderLocal(o: LocalRenderOptions): RenderedNode {
     scheduledAt: o.scheduledAt,
     withSecrets: true,
     secrets: secretsSource(o.secrets),
+  });
+}
+
+/**
+ * The plugin the renderer and the job check get for a plugin the job names that is not loaded
+ * here: it declares nothing (no configs, questions, defaults or destination template), so the
+ * job's config for it is taken as written, and it has every version the job asks of it, with no
+ * image (a stand-in is never run: only the plugin under development is).
+ */
+export function writtenOnly(name: string, versions: readonly string[] = []): Plugin {
+  return {
+    name,
+    description: '',
+    dialect: 'v3',
+    version: '',
+    versions: Object.fromEntries(['default', ...versions].map((v) => [v, { image: '', tag: '' }])),
+    questions: [],
+    configs: [],
+    defaultConfig: {},
+    defaultAssets: {},
+    mods: [],
+    hints: { dependsOn: [] },
+  };
+}
+
+/**
+ * The plugins a job names (its task and its hooks' plugins) other than the one under development:
+ * each one's spec from `known` (`--plugins <dir>`) when there, else a stand-in (`writtenOnly`).
+ * `standIns` lists the names stood in for, the task's first. A hook written the old way
+ * (`type: post`) names its plugin by its name, as `job validate` reads it.
+ */
+export function otherPlugins(
+  job: JobSpec,
+  plugin: Plugin,
+  known?: ReadonlyMap<string, Plugin>,
+): { plugins: Map<string, Plugin>; standIns: string[] } {
+  const loaded = (name: string) => name === plugin.name || Boolean(known?.has(name));
+  const { hooks } = readLegacyStageTypes(job.hooks, { has: loaded });
+  const named: { name: string; version: string | undefined }[] = [
+    { name: job.task.name, version: job.task.version },
+    ...hooks.map((h) => ({ name: h.type, version: h.version })),
+  ];
+  const plugins = new Map<string, Plugin>();
+  const standIns: string[] = [];
+  for (const { name } of named) {
+    if (name === plugin.name || plugins.has(name)) continue;
+    const spec = known?.get(name);
+    if (spec) {
+      plugins.set(name, spec);
+      continue;
+    }
+    const versions = named.filter((n) => n.name === name && n.version).map((n) => n.version!);
+    plugins.set(name, writtenOnly(name, versions));
+    standIns.push(name);
+  }
+  return { plugins, standIns };
+}
+
+/**
+ * `--plugins <dir>`: the plugin specs in a folder (or one spec file), loaded as `job validate
+ * --plugins` loads them. A spec with errors is bad usage: the message names each file:line.
+ */
+export function loadPluginsOption(dir: string): Map<string, Plugin> {
+  const set = loadPluginSet([resolve(dir)]);
+  const errors = errorsOf(set.problems);
+  if (!errors.length) return set.plugins;
+  const line = (p: Problem) =>
+    [p.file ? formatLocation({ ...p, file: shown(p.file) }) : '', p.path, p.message]
+      .filter(Boolean)
+      .join(': ');
+  const message =
+    errors.length === 1
+      ? `--plugins ${dir}: ${line(errors[0]!)}`
+      : `--plugins ${dir}: ${errors.length} errors in its plugin specs:\n${errors.map((p) => `  ${line(p)}`).join('\n')}`;
+  const first = errors[0]!;
+  throw new OptimusError('PLUGINS_DIR_INVALID', message, {
+    category: 'usage',
+    hint:
+      first.code === 'FILE_UNREADABLE'
+        ? "pass --plugins a folder of plugin specs (*.yaml), such as a project's install_location"
+        : `${first.hint ? `${first.hint}; ` : ''}fix the spec, or leave it out of the folder (\`optimus plugin validate <file>\` lists every problem)`,
   });
 }
 

@@ -5,8 +5,9 @@
  *
  * Files are read with the repo's YAML loader and a strict schema, so a malformed file is reported
  * with file:line and the field, like every other spec. Rendering and inference are project.ts's
- * renderLocal/inferLocal: the server's own code paths. Secret values given in a tests file never
- * appear in what a case reports (masked as ****).
+ * renderLocal/inferLocal: the server's own code paths; other plugins a case's job names (a hook
+ * plugin's task) come from `--plugins`, or are stood in for (otherPlugins). Secret values given
+ * in a tests file never appear in what a case reports (masked as ****).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -26,6 +27,7 @@ import {
   defaultScheduledAt,
   inferLocal,
   loadSampleJob,
+  otherPlugins,
   type PluginProject,
   renderLocal,
   SAMPLE_JOB,
@@ -242,17 +244,17 @@ export function pluginInstance(
 }
 
 /**
- * Values for every secret the job reads (its configs with the plugin's defaults, and its assets):
- * a visible "<secret NAME>" placeholder unless a value is given.
+ * Values for every secret the job reads (its configs with the defaults of the plugins it names,
+ * and its assets): a visible "<secret NAME>" placeholder unless a value is given.
  */
 export function placeholderSecrets(
   spec: JobSpec,
-  plugin: Plugin,
+  plugins: Iterable<Plugin>,
   assets: Record<string, string>,
   given: Record<string, string> = {},
 ): Record<string, string> {
   const texts = [
-    ...Object.values(pluginDefaults(plugin)),
+    ...[...plugins].flatMap((p) => Object.values(pluginDefaults(p))),
     ...Object.values(spec.task.config),
     ...spec.hooks.flatMap((h) => Object.values(h.config)),
     ...Object.values(assets),
@@ -282,6 +284,8 @@ export function withConfig(
 export interface CaseContext {
   project: PluginProject;
   plugin: Plugin;
+  /** Specs of other plugins the case's job names (`--plugins`); the rest are stood in for. */
+  known?: ReadonlyMap<string, Plugin>;
   /** How long one resolver call may take. */
   callTimeoutMs?: number;
 }
@@ -331,7 +335,8 @@ async function runUnmasked(c: TestCase, ctx: CaseContext): Promise<CaseOutcome> 
     };
   const assets = { ...spec.assets, ...c.given.assets };
   const job = withConfig(spec, instance, c.given.config, assets);
-  const secrets = placeholderSecrets(job, plugin, assets, c.given.secrets);
+  const { plugins: others } = otherPlugins(job, plugin, ctx.known);
+  const secrets = placeholderSecrets(job, [plugin, ...others.values()], assets, c.given.secrets);
   const globals = c.given.globals ?? {};
 
   const mismatches: Mismatch[] = [];
@@ -342,6 +347,7 @@ async function runUnmasked(c: TestCase, ctx: CaseContext): Promise<CaseOutcome> 
     try {
       rendered = renderLocal({
         plugin,
+        others,
         job,
         assets,
         instance: { type: instance.type, name: instance.name },

@@ -98,6 +98,10 @@ export function buildProgram(): Command {
     )
     .option('--global <key=value>', 'a project config, seen as GLOBAL__KEY (repeatable)', repeat)
     .option('--hook <name>', 'run this hook of the job instead of its task')
+    .option(
+      '--plugins <dir>',
+      "a folder of specs of the other plugins the job names (a hook's task plugin), for their defaults and JOB_DESTINATION",
+    )
     .addOption(
       new Option('--executor <executor>', 'where the entrypoint runs')
         .choices(['process', 'docker'])
@@ -119,6 +123,10 @@ export function buildProgram(): Command {
     .argument('[dir]', 'plugin project folder', '.')
     .option('--job <file>', 'the sample job (default: <dir>/sample/job.yaml)')
     .option('--handshake-timeout <duration>', 'how long the handshake may take (e.g. 10s)', '10s')
+    .option(
+      '--plugins <dir>',
+      "a folder of specs of the other plugins the sample job names (a hook's task plugin), to check their configs",
+    )
     .option('--no-build', 'use dist/<name> as built (binary plugins)')
     .addOption(json())
     .action(lazy(() => import('./commands/plugin/test.js')));

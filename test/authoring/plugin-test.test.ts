@@ -294,13 +294,25 @@ describe('a broken yaml plugin', () => {
     );
   });
 
-  it('a sample job naming another plugin: an error saying the sample may use only this plugin', () => {
-    const dir = yamlPlugin({ 'sample/job.yaml': `${JOB}hooks:\n  - name: notify\n` });
+  it('a sample job naming another plugin: it is stood in for and not checked, which the check says', () => {
+    const dir = yamlPlugin({
+      'sample/job.yaml': `${JOB}hooks:\n  - name: notify\n    config: {ANY: thing}\n`,
+    });
     const r = runOptimus(['plugin', 'test', '.'], { cwd: dir });
-    expect(r.code).toBe(1);
-    expect(block(r.stdout, 'sample job')).toContain(
-      'hooks[0].name: hook plugin "notify" is not installed — plugin test knows only the plugin under test (shop)',
+    expect(r.code).toBe(0);
+    expect(block(r.stdout, 'sample job')).toMatch(
+      /^✓ sample job +sample\/job\.yaml uses shop as its task\n {4}hook plugin notify is not checked here \(pass --plugins <dir> with its spec to check its configs\)$/,
     );
+  });
+
+  it('an old-style hook (type: post) stands in for the plugin its name names, as job validate reads it', () => {
+    const dir = yamlPlugin({ 'sample/job.yaml': `${JOB}hooks:\n  - name: notify\n    type: post\n` });
+    const r = runOptimus(['plugin', 'test', '.', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(check(r.json().checks, 'sample job').details).toEqual([
+      expect.stringMatching(/^warning: sample\/job\.yaml:\d+: hooks\[0\]\.type: type "post" names a stage/),
+      'hook plugin notify is not checked here (pass --plugins <dir> with its spec to check its configs)',
+    ]);
   });
 
   it('a sample job that does not use the plugin, and a missing one', () => {
@@ -449,6 +461,195 @@ describe('tests/*.yaml', () => {
       ok: false,
       message: 'tests/sample.yaml:6: given.job: jobs/nope/job.yaml does not exist',
     });
+  });
+});
+
+/** A hook plugin: its sample job's task is another plugin (bq-load), which it reads as TASK__*. */
+const HOOK_SPEC = `version: 3
+name: notify
+plugin_versions:
+  default:
+    image: docker.io/acme/notify
+    tag: "1"
+    entrypoint: {script: 'echo "$CHANNEL: $TASK__TABLE"'}
+questions:
+  - name: CHANNEL
+    prompt: Channel to post to
+    regexp: ^[a-z]+$
+configs:
+  - {name: CHANNEL, required: true}
+`;
+
+const HOOK_JOB = `version: 3
+name: sample-notify
+owner: me@example.com
+schedule:
+  start_date: "2026-03-01"
+  interval: "0 0 * * *"
+task:
+  name: bq-load
+  config:
+    TABLE: orders
+  window:
+    size: 24h
+hooks:
+  - name: notify
+    config:
+      CHANNEL: data
+`;
+
+/** The task plugin as a server has it: a required config, a default reading a secret, a destination. */
+const TASK_SPEC = `version: 3
+name: bq-load
+plugin_versions:
+  default:
+    image: docker.io/acme/bq-load
+    tag: "1"
+    entrypoint: {script: 'echo load'}
+configs:
+  - {name: TABLE, required: true}
+  - {name: DATASET, required: true}
+default_config:
+  PROJECT: acme
+  KEY: "{{ .secret.BQ_KEY }}"
+destination_urn_template: bigquery://<PROJECT>:<DATASET>.<TABLE>
+`;
+
+const HOOK_TESTS = `cases:
+  - name: posts about the task's table
+    expect:
+      envs: {CHANNEL: data, TASK__TABLE: orders}
+  - name: another channel
+    given:
+      config: {CHANNEL: ops}
+    expect:
+      envs: {CHANNEL: ops}
+`;
+
+/** A case that holds only when the task plugin's own spec is used: its default and destination. */
+const TASK_TESTS = `cases:
+  - name: the task plugin's defaults and destination
+    expect:
+      envs: {TASK__PROJECT: acme, JOB_DESTINATION: "bigquery://acme:raw.orders"}
+`;
+
+function hookPlugin(overrides: Record<string, string> = {}): string {
+  return tempDir({
+    'notify/plugin.yaml': HOOK_SPEC,
+    'notify/sample/job.yaml': HOOK_JOB,
+    'notify/tests/hook.yaml': HOOK_TESTS,
+    'specs/bq-load.yaml': TASK_SPEC,
+    ...overrides,
+  });
+}
+
+describe('hook plugins', () => {
+  it('a sample with the plugin as a hook passes every check with its task plugin stood in', () => {
+    const cwd = hookPlugin();
+    const r = runOptimus(['plugin', 'test', 'notify'], { cwd });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(block(r.stdout, 'sample job')).toBe(
+      [
+        '✓ sample job     notify/sample/job.yaml uses notify as hook notify',
+        '    task plugin bq-load is not checked here (pass --plugins <dir> with its spec to check its configs)',
+      ].join('\n'),
+    );
+    expect(block(r.stdout, 'sample render')).toMatch(
+      /^✓ sample render +renders for 2026-03-01T00:00:00Z: 0 files, \d+ envs$/,
+    );
+    expect(block(r.stdout, 'resolver')).toMatch(/^- resolver +the plugin infers no dependencies$/);
+    expect(block(r.stdout, "tests/hook.yaml: posts about the task's table")).toContain('✓');
+    expect(block(r.stdout, 'tests/hook.yaml: another channel')).toContain('✓');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('plugin notify: 6 passed, 0 failed, 3 skipped');
+  });
+
+  it('the hook’s own config is still checked against its spec', () => {
+    const cwd = hookPlugin({ 'notify/sample/job.yaml': HOOK_JOB.replace('CHANNEL: data', 'CHANNEL: Data') });
+    const r = runOptimus(['plugin', 'test', 'notify'], { cwd });
+    expect(r.code).toBe(1);
+    const line = HOOK_JOB.split('\n').findIndex((l) => l.includes('CHANNEL: data')) + 1;
+    expect(block(r.stdout, 'sample job')).toContain(
+      `notify/sample/job.yaml:${line}: hooks[0].config.CHANNEL: hook "notify": config CHANNEL: "Data"`,
+    );
+  });
+
+  it('--plugins: the task plugin’s spec is used, so its configs are checked and its defaults rendered', () => {
+    const cwd = hookPlugin({ 'notify/tests/task.yaml': TASK_TESTS });
+    // The sample sets no DATASET, which bq-load requires: only its real spec knows that.
+    const r = runOptimus(['plugin', 'test', 'notify', '--plugins', 'specs'], { cwd });
+    expect(r.code).toBe(1);
+    // A missing key is reported where the mapping it belongs in starts.
+    const line = HOOK_JOB.split('\n').indexOf('    TABLE: orders') + 1;
+    expect(block(r.stdout, 'sample job')).toBe(
+      [
+        '✗ sample job     1 error in notify/sample/job.yaml',
+        `    notify/sample/job.yaml:${line}: task.config: task plugin "bq-load" requires config DATASET — add DATASET: <value> under config`,
+        '    task plugin bq-load is checked against specs/bq-load.yaml',
+        '    fix: add DATASET: <value> under config',
+      ].join('\n'),
+    );
+    expect(block(r.stdout, 'sample render')).toContain('skipped: the sample job check failed');
+
+    // With DATASET set every check passes, the case that needs bq-load's default and destination too.
+    const fixed = hookPlugin({
+      'notify/sample/job.yaml': HOOK_JOB.replace('TABLE: orders', 'TABLE: orders\n    DATASET: raw'),
+      'notify/tests/task.yaml': TASK_TESTS,
+    });
+    const ok = runOptimus(['plugin', 'test', 'notify', '--plugins', 'specs', '--json'], { cwd: fixed });
+    expect(ok.code).toBe(0);
+    const checks: PluginCheck[] = ok.json().checks;
+    expect(checks.every((c) => c.ok)).toBe(true);
+    expect(check(checks, 'sample job').details).toEqual([
+      'task plugin bq-load is checked against specs/bq-load.yaml',
+    ]);
+    expect(check(checks, "tests/task.yaml: the task plugin's defaults and destination")).toMatchObject({
+      ok: true,
+      message: 'matches (2 envs)',
+    });
+
+    // Without --plugins the stand-in has neither, and the case says what differs.
+    const bare = runOptimus(['plugin', 'test', 'notify', '--json'], { cwd: fixed });
+    expect(bare.code).toBe(1);
+    expect(
+      check(bare.json().checks, "tests/task.yaml: the task plugin's defaults and destination"),
+    ).toMatchObject({
+      ok: false,
+      details: [
+        'envs.TASK__PROJECT: expected "acme", got not set',
+        'envs.JOB_DESTINATION: expected "bigquery://acme:raw.orders", got ""',
+      ],
+    });
+  });
+
+  it('--plugins without the task plugin: still stood in, and the check says it was not found there', () => {
+    const cwd = hookPlugin({ 'others/x.yaml': TASK_SPEC.replace('name: bq-load', 'name: x') });
+    const r = runOptimus(['plugin', 'test', 'notify', '--plugins', 'others', '--json'], { cwd });
+    expect(r.code).toBe(0);
+    expect(check(r.json().checks, 'sample job').details).toEqual([
+      'task plugin bq-load is not in --plugins others: its configs are not checked',
+    ]);
+  });
+
+  it('--plugins with a broken spec or no such folder is bad usage (exit 2) naming the file and line', () => {
+    const cwd = hookPlugin({
+      'specs/broken.yaml': TASK_SPEC.replace('name: bq-load', 'name: other').replace('configs:', 'configz:'),
+    });
+    const line = TASK_SPEC.split('\n').indexOf('configs:') + 1;
+    const r = runOptimus(['plugin', 'test', 'notify', '--plugins', 'specs'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(
+      `error: --plugins specs: specs/broken.yaml:${line}:1: configz: unknown key "configz"\n`,
+    );
+    const j = runOptimus(['plugin', 'test', 'notify', '--plugins', 'specs', '--json'], { cwd });
+    expect(j.code).toBe(2);
+    expect(j.json()).toMatchObject({ ok: false, error: { code: 'PLUGINS_DIR_INVALID' } });
+    expect(j.json().error.message).toContain(`specs/broken.yaml:${line}:1`);
+
+    const none = runOptimus(['plugin', 'test', 'notify', '--plugins', 'nowhere'], { cwd });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('error: --plugins nowhere: nowhere: ');
   });
 });
 

@@ -400,6 +400,82 @@ configs:
     expectNoSecret(r);
   });
 
+  it('--plugins: a hook gets the real task plugin, its defaults in TASK__* and its JOB_DESTINATION', () => {
+    const notify = `version: 3
+name: notify
+plugin_versions:
+  default:
+    image: docker.io/acme/notify
+    tag: "1"
+    entrypoint: {script: 'echo "notify $CHANNEL: $TASK__TABLE exit=$TASK__EXIT_WITH dest=$JOB_DESTINATION"'}
+configs:
+  - {name: CHANNEL, default: general}
+`;
+    const cwd = tempDir({
+      'h/plugin.yaml': notify,
+      'h/sample/job.yaml': JOB,
+      'h/sample/assets/query.sql': QUERY,
+      // The task's plugin as installed: with a destination template, so JOB_DESTINATION shows it is used.
+      'specs/hello.yaml': `${PLUGIN}destination_urn_template: bigquery://acme:ds.<TABLE>\n`,
+      'specs/audit.yaml': PLUGIN.replace('name: hello', 'name: audit'),
+      'others/audit.yaml': PLUGIN.replace('name: hello', 'name: audit'),
+    });
+    const args = ['h', '--hook', 'notify', '--secret', `API_TOKEN=${SECRET}`];
+
+    const stoodIn = run(cwd, [...args, '--json']);
+    expect(stoodIn.code).toBe(0);
+    expect(stoodIn.json().envs).toMatchObject({ TASK__TABLE: 'orders', JOB_DESTINATION: '' });
+    expect(stoodIn.json().envs.TASK__EXIT_WITH).toBeUndefined();
+    expect(stoodIn.json().result.stdout).toBe('notify general: orders exit= dest=\n');
+    expect(stoodIn.json().warnings[0]).toBe(
+      "the job's task uses plugin hello, which `plugin run` does not load (it runs only the plugin under development): TASK__* hold the task's config as written, without hello's defaults, and JOB_DESTINATION is empty; pass --plugins <dir> with its spec to get them",
+    );
+
+    const real = run(cwd, [...args, '--plugins', 'specs', '--json']);
+    expect(real.stderr).toBe('');
+    expect(real.code).toBe(0);
+    const j = real.json();
+    expect(j.envs).toMatchObject({
+      TASK__TABLE: 'orders',
+      TASK__EXIT_WITH: '0',
+      JOB_DESTINATION: 'bigquery://acme:ds.orders',
+    });
+    expect(j.result.stdout).toBe('notify general: orders exit=0 dest=bigquery://acme:ds.orders\n');
+    expect(j.warnings.join('\n')).not.toContain("the job's task uses plugin hello");
+    expectNoSecret(real);
+
+    // A folder of specs without the task's plugin: still a stand-in, and the note says where it looked.
+    const missing = run(cwd, [...args, '--plugins', 'others']);
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toContain(
+      "warning the job's task uses plugin hello, which is not in --plugins others: TASK__* hold the task's config as written",
+    );
+    expect(missing.stdout).toContain('  JOB_DESTINATION=\n');
+  });
+
+  it('--plugins with a broken spec or no such folder is bad usage naming the file and line', () => {
+    const cwd = pluginDir({
+      'specs/good.yaml': PLUGIN.replace('name: hello', 'name: audit'),
+      'specs/broken.yaml': PLUGIN.replace('name: hello', 'name: notify').replace('configs:', 'configz:'),
+    });
+    const line = PLUGIN.split('\n').indexOf('configs:') + 1;
+    const r = run(cwd, ['p', '--plugins', 'specs', '--secret', `API_TOKEN=${SECRET}`]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `error: --plugins specs: specs/broken.yaml:${line}:1: configz: unknown key "configz"\nhint: check its spelling; fix the spec, or leave it out of the folder (\`optimus plugin validate <file>\` lists every problem)\n`,
+    );
+    const j = run(cwd, ['p', '--plugins', 'specs', '--json']);
+    expect(j.code).toBe(2);
+    expect(j.json().error).toMatchObject({ code: 'PLUGINS_DIR_INVALID' });
+    expect(j.json().error.message).toContain(`specs/broken.yaml:${line}:1`);
+
+    const none = run(cwd, ['p', '--plugins', 'nowhere']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('error: --plugins nowhere: nowhere: ');
+    expect(none.stderr).toContain('hint: pass --plugins a folder of plugin specs');
+  });
+
   it('masks a secret an asset reads, and cuts long files in the listing', () => {
     const long = Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join('\n');
     const cwd = pluginDir({

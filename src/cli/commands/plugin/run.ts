@@ -2,7 +2,8 @@
  * `optimus plugin run <dir|spec>`: renders a sample job's run input for the plugin under
  * development exactly as the server would, prints it, and runs the plugin's entrypoint locally
  * with the server's own executor (process, or docker), streaming its output. No server, no store:
- * secrets come from `--secret`, project config from `--global`. The work lives in
+ * secrets come from `--secret`, project config from `--global`, the specs of other plugins the job
+ * names (a hook's task) from `--plugins`. The work lives in
  * src/authoring/local-run.ts; this module reads flags and prints.
  *
  * Everything the run shows goes to stdout in order (input, a rule, the output, the result), so it
@@ -88,6 +89,7 @@ export async function run({ args, opts, command }: CommandContext): Promise<numb
       ...optional('secrets', strings(opts.secret)),
       ...optional('globals', strings(opts.global)),
       ...(typeof opts.hook === 'string' ? { hook: opts.hook } : {}),
+      ...(typeof opts.plugins === 'string' ? { plugins: opts.plugins } : {}),
       build: opts.build !== false,
       onProgress: (line) => {
         if (!json) process.stderr.write(`${line}\n`);

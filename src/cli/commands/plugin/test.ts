@@ -1,8 +1,9 @@
 /**
- * `optimus plugin test <dir> [--job F] [--handshake-timeout DUR] [--no-build] [--json]`: a plugin
- * author's checks (src/authoring/plugin-test.ts), one line each: `✓ name  detail`, `✗ name  what
- * failed` with an indented `fix:` line, `- name  why skipped`; then a summary. Exit 1 when a check
- * fails, 2 when the folder is no plugin project or an option is malformed.
+ * `optimus plugin test <dir> [--job F] [--plugins D] [--handshake-timeout DUR] [--no-build] [--json]`:
+ * a plugin author's checks (src/authoring/plugin-test.ts), one line each: `✓ name  detail`, `✗ name
+ * what failed` with an indented `fix:` line, `- name  why skipped`; then a summary. Exit 1 when a
+ * check fails, 2 when the folder is no plugin project or an option is malformed (a --plugins spec
+ * with errors included).
  */
 import { existsSync } from 'node:fs';
 import {
@@ -29,6 +30,7 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
 
   const report = await testPlugin(target, {
     ...(job ? { job } : {}),
+    ...(typeof opts.plugins === 'string' ? { plugins: opts.plugins } : {}),
     handshakeTimeoutMs,
     ...(opts.build === false ? { build: false } : {}),
   });
