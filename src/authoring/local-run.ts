@@ -159,21 +159,6 @@ export function parseSecrets(
   return out;
 }
 
-/** `10s`, `2m`, `500ms`, `1h` (a positive amount). */
-export function parseDurationFlag(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  const ms = m
-    ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h']
-    : NaN;
-  if (!(ms >= 1))
-    throw usage(
-      'DURATION_INVALID',
-      `${flag} ${JSON.stringify(text)} is not a duration`,
-      `write it like 500ms, 10s, 2m or 1h`,
-    );
-  return Math.round(ms);
-}
-
 function problemOf(e: OptimusError, file: string): Problem {
   return { severity: 'error', code: e.code, message: e.message, file, ...(e.hint ? { hint: e.hint } : {}) };
 }

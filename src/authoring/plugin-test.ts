@@ -664,14 +664,3 @@ export function formatDuration(ms: number): string {
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
 }
-
-/** `10s`, `2m`, `500ms`, `1m30s` → milliseconds; undefined for anything else (or zero). */
-export function parseDuration(text: string): number | undefined {
-  if (!/^(\d+(ms|s|m|h))+$/.test(text)) return undefined;
-  let ms = 0;
-  for (const m of text.matchAll(/(\d+)(ms|s|m|h)/g)) {
-    const n = Number(m[1]);
-    ms += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
-  }
-  return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
-}

@@ -4,16 +4,12 @@
  * its problem, with a fix, and the checks that need it are skipped saying which; tests/*.yaml cases
  * compare exactly and show expected vs actual; secrets given in tests files never reach the output.
  */
+
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  didYouMean,
-  formatDuration,
-  type PluginCheck,
-  parseDuration,
-  testPlugin,
-} from '../../src/authoring/plugin-test.js';
+import { parseDurationOption } from '../../src/authoring/duration.js';
+import { didYouMean, formatDuration, type PluginCheck, testPlugin } from '../../src/authoring/plugin-test.js';
 import { fileMismatch } from '../../src/authoring/test-cases.js';
 import { pluginV3Schema } from '../../src/spec/plugin-schema.js';
 import { runOptimus } from '../helpers/cli.js';
@@ -807,13 +803,13 @@ describe('usage', () => {
     expect(job.stderr).toContain('error: --job no/job.yaml does not exist');
   });
 
-  it('durations: ms, s, m and sums; formatted back the short way', () => {
-    expect(parseDuration('500ms')).toBe(500);
-    expect(parseDuration('10s')).toBe(10_000);
-    expect(parseDuration('2m')).toBe(120_000);
-    expect(parseDuration('1m30s')).toBe(90_000);
-    expect(parseDuration('1.5s')).toBeUndefined();
-    expect(parseDuration('0ms')).toBeUndefined();
+  it('durations: Go syntax (ms, s, m, h, fractions, sums), more than zero, within a timer; formatted back the short way', () => {
+    expect(parseDurationOption('500ms', '--x')).toBe(500);
+    expect(parseDurationOption('10s', '--x')).toBe(10_000);
+    expect(parseDurationOption('1m30s', '--x')).toBe(90_000);
+    expect(parseDurationOption('1.5s', '--x')).toBe(1_500);
+    for (const bad of ['0ms', '-1s', '10', 'soon', '1000h'])
+      expect(() => parseDurationOption(bad, '--handshake-timeout')).toThrow(/--handshake-timeout/);
     expect(formatDuration(10_000)).toBe('10s');
     expect(formatDuration(120_000)).toBe('2m');
     expect(formatDuration(1_500)).toBe('1500ms');

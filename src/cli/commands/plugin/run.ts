@@ -10,13 +10,14 @@
  * reads the same in a pipe; a build's progress goes to stderr. Secret values never appear: they
  * are listed as `****` and masked in files, output and messages.
  */
+
 import type { Command } from 'commander';
+import { parseDurationOption } from '../../../authoring/duration.js';
 import {
   executeLocalRun,
   LocalRunProblems,
   type LocalRunResult,
   type PreparedRun,
-  parseDurationFlag,
   prepareLocalRun,
 } from '../../../authoring/local-run.js';
 import { OptimusError } from '../../../core/errors.js';
@@ -65,7 +66,7 @@ function settings(opts: Record<string, unknown>, command: Command | undefined): 
   if (executor === 'process' && given(command, 'network'))
     throw usage('--network applies to the docker executor', 'add --executor docker, or leave out --network');
   const timeoutText = typeof opts.timeout === 'string' ? opts.timeout : '10m';
-  const timeoutMs = parseDurationFlag(timeoutText, '--timeout');
+  const timeoutMs = parseDurationOption(timeoutText, '--timeout');
   return {
     executor,
     ...(typeof opts.image === 'string' ? { image: opts.image } : {}),

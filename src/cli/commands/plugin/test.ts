@@ -5,11 +5,12 @@
  * check fails, 2 when the folder is no plugin project or an option is malformed (a --plugins spec
  * with errors included).
  */
+
 import { existsSync } from 'node:fs';
+import { parseDurationOption } from '../../../authoring/duration.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   type PluginCheck,
-  parseDuration,
   testPlugin,
 } from '../../../authoring/plugin-test.js';
 import { OptimusError } from '../../../core/errors.js';
@@ -59,15 +60,8 @@ function checkLines(c: PluginCheck, width: number): string {
   return text;
 }
 
-/** `--handshake-timeout 10s`: `500ms`, `10s`, `2m` (and sums like `1m30s`); anything else is bad usage. */
+/** `--handshake-timeout 10s`: a Go duration (`500ms`, `10s`, `1m30s`); anything else is bad usage. */
 function timeoutOption(value: unknown): number {
   if (value === undefined) return DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-  if (ms === undefined)
-    throw new OptimusError(
-      'DURATION_INVALID',
-      `--handshake-timeout ${JSON.stringify(String(value))} is not a duration`,
-      { category: 'usage', hint: 'write it like 500ms, 10s or 2m (more than zero)' },
-    );
-  return ms;
+  return parseDurationOption(String(value), '--handshake-timeout');
 }
