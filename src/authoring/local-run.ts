@@ -14,10 +14,21 @@
  * or rendered becomes `****`), handed to the caller line by line as it arrives, and kept (masked)
  * up to a cap per stream for the JSON answer.
  */
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { distance } from 'fastest-levenshtein';
 import { checkConfigs } from '../core/configs.js';
 import { isOptimusError, OptimusError } from '../core/errors.js';
@@ -105,30 +116,54 @@ export class LocalRunProblems extends OptimusError {
 const usage = (code: string, message: string, hint: string) =>
   new OptimusError(code, message, { category: 'usage', hint });
 
-/** `K=V` pairs of a repeatable flag; a key that breaks `keyRule` or a missing `=` is bad usage. */
-function pairs(
-  values: readonly string[] | undefined,
-  flag: string,
-  keyRule: RegExp | undefined,
-): [string, string][] {
-  const out: [string, string][] = [];
+/**
+ * One rule for the keys of `--set`, `--secret` and `--global`: a shell variable name, since the node
+ * sees each as an environment variable.
+ */
+function checkKey(flag: string, key: string, text: string): void {
+  // A variable name, but the renderer's maps (plain objects, as on the server) cannot carry it:
+  // refused here rather than dropped without a word.
+  if (key === '__proto__')
+    throw usage(
+      'FLAG_KEY_INVALID',
+      `${flag} __proto__: __proto__ is a name the run input cannot hold (it would be dropped)`,
+      'use another name',
+    );
+  if (VAR_NAME.test(key)) return;
+  throw usage(
+    'FLAG_KEY_INVALID',
+    `${flag} ${JSON.stringify(key || text)}: the key is no variable name`,
+    flag === '--secret'
+      ? 'a secret name is letters, digits and _ (not starting with a digit): --secret NAME=VALUE, or --secret NAME to read $NAME'
+      : 'keys are letters, digits and _ (not starting with a digit), as the node sees them as environment variables',
+  );
+}
+
+/**
+ * `K=V` pairs of a repeatable flag, in a map without a prototype: a key such as `__proto__` (a
+ * valid variable name) is a key like any other, not a plain object's prototype.
+ */
+function pairs(values: readonly string[] | undefined, flag: string): Map<string, string> {
+  const out = new Map<string, string>();
   for (const text of values ?? []) {
     const eq = text.indexOf('=');
-    const key = eq < 0 ? text : text.slice(0, eq);
-    if (eq < 0 || !key)
+    if (eq <= 0)
       throw usage(
         'FLAG_VALUE_INVALID',
         `${flag} ${JSON.stringify(text)} is not KEY=VALUE`,
         `write it as ${flag} KEY=VALUE`,
       );
-    if (keyRule && !keyRule.test(key))
-      throw usage(
-        'FLAG_KEY_INVALID',
-        `${flag} ${JSON.stringify(key)}: the key is no variable name`,
-        'keys are letters, digits and _ (not starting with a digit), as the node sees them as environment variables',
-      );
-    out.push([key, text.slice(eq + 1)]);
+    const key = text.slice(0, eq);
+    checkKey(flag, key, text);
+    out.set(key, text.slice(eq + 1));
   }
+  return out;
+}
+
+/** A record with no prototype, so that every key (`__proto__` too) is an own property. */
+function record(entries: Iterable<[string, string]>): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const [k, v] of entries) out[k] = v;
   return out;
 }
 
@@ -137,18 +172,13 @@ export function parseSecrets(
   values: readonly string[] | undefined,
   env: NodeJS.ProcessEnv,
 ): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (const text of values ?? []) {
     const eq = text.indexOf('=');
     const key = eq < 0 ? text : text.slice(0, eq);
-    if (!VAR_NAME.test(key))
-      throw usage(
-        'FLAG_KEY_INVALID',
-        `--secret ${JSON.stringify(key)}: a secret name is letters, digits and _ (not starting with a digit)`,
-        'write it as --secret NAME=VALUE, or --secret NAME to read $NAME',
-      );
-    if (eq >= 0) out[key] = text.slice(eq + 1);
-    else if (env[key] !== undefined) out[key] = env[key]!;
+    checkKey('--secret', key, text);
+    if (eq >= 0) out.set(key, text.slice(eq + 1));
+    else if (Object.hasOwn(env, key) && env[key] !== undefined) out.set(key, env[key]!);
     else
       throw usage(
         'SECRET_ENV_MISSING',
@@ -156,7 +186,7 @@ export function parseSecrets(
         `export ${key}=<value> first, or pass --secret ${key}=<value>`,
       );
   }
-  return out;
+  return record(out);
 }
 
 function problemOf(e: OptimusError, file: string): Problem {
@@ -244,7 +274,7 @@ function applySets(
   loaded: LoadedJob,
   plugin: Plugin,
   node: { type: 'task' | 'hook'; index?: number },
-  sets: [string, string][],
+  sets: Map<string, string>,
   notes: string[],
 ): void {
   const job = loaded.spec!;
@@ -252,13 +282,14 @@ function applySets(
   const known = knownKeys(plugin);
   const fromFlag = new Set<string>();
   for (const [key, value] of sets) {
-    if (!known.includes(key) && !(key in config)) {
+    if (!known.includes(key) && !Object.hasOwn(config, key)) {
       const near = closest(key, known);
       notes.push(
         `--set ${key}: plugin ${plugin.name} declares no config ${key}${near ? ` (did you mean ${near}?)` : ''}; it is passed on as written`,
       );
     }
-    config[key] = value;
+    // Defined, not assigned: `config.__proto__ = v` would not add a key.
+    Object.defineProperty(config, key, { value, enumerable: true, writable: true, configurable: true });
     fromFlag.add(key);
   }
   const base: (string | number)[] =
@@ -309,8 +340,8 @@ function localRenderError(e: unknown, jobFile: string): unknown {
 export async function prepareLocalRun(req: LocalRunRequest): Promise<PreparedRun> {
   const env = req.env ?? process.env;
   // Flags first: a typo is reported before anything is built.
-  const sets = pairs(req.set, '--set', VAR_NAME);
-  const globals = Object.fromEntries(pairs(req.globals, '--global', undefined));
+  const sets = pairs(req.set, '--set');
+  const globals = record(pairs(req.globals, '--global'));
   const secrets = parseSecrets(req.secrets, env);
   const known = req.plugins === undefined ? undefined : loadPluginsOption(req.plugins);
   let scheduledAt: Date | undefined;
@@ -443,6 +474,166 @@ export interface LocalRunResult extends AttemptResult {
   workDir?: string;
 }
 
+/**
+ * What marks an in/ folder of `--workdir` as written by `plugin run`: only such a folder is
+ * cleared by the next run. (Not `.env`: a folder of the user's may well hold one.)
+ */
+export const RUN_MARKER = '.optimus-plugin-run';
+const MARKER_TEXT =
+  'Written by `optimus plugin run`: this in/ folder is the input of its last run and is replaced by the next run into the same --workdir.\n';
+
+const workdirError = (
+  code: string,
+  workdir: string,
+  why: string,
+  hint = 'pass --workdir a folder you can write to (it is created when missing)',
+  category: 'usage' | 'io' = 'usage',
+) => new OptimusError(code, `--workdir ${workdir}: ${why}`, { category, hint });
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `stat` (symbolic links followed); undefined when the path or one of its parents is missing. */
+function statOrUndefined(path: string, workdir: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw workdirError('WORKDIR_INVALID', workdir, `cannot read ${shown(path)}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The folders of `dir` that are missing, outermost first, after checking that the nearest one
+ * that exists is a writable folder. Missing ancestors are listed (and later made one by one)
+ * because Node's recursive mkdir loops for ever where a file system refuses new folders (/proc).
+ */
+function missingFolders(dir: string, workdir: string): string[] {
+  const missing: string[] = [];
+  let at = dir;
+  for (;;) {
+    const st = statOrUndefined(at, workdir);
+    if (st) {
+      if (!st.isDirectory())
+        throw workdirError('WORKDIR_INVALID', workdir, `${shown(at)} is a file, not a folder`);
+      if (missing.length) {
+        try {
+          accessSync(at, constants.W_OK);
+        } catch {
+          throw workdirError(
+            'WORKDIR_INVALID',
+            workdir,
+            `cannot create a folder in ${shown(at)}: permission denied`,
+          );
+        }
+      }
+      return missing.reverse();
+    }
+    if (lstatOrUndefined(at)?.isSymbolicLink())
+      throw workdirError(
+        'WORKDIR_INVALID',
+        workdir,
+        `${shown(at)} is a symbolic link to something that does not exist`,
+        'point the link at a folder, or pass --workdir another path',
+      );
+    missing.push(at);
+    const parent = dirname(at);
+    if (parent === at) return missing.reverse();
+    at = parent;
+  }
+}
+
+/** Makes `dir` and its missing parents, one at a time. */
+function makeFolders(dir: string, workdir: string): void {
+  for (const folder of missingFolders(dir, workdir)) {
+    try {
+      mkdirSync(folder);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && statSync(folder).isDirectory()) continue;
+      const why =
+        code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EROFS'
+            ? 'the file system is read-only'
+            : code === 'ENOENT'
+              ? 'the file system there does not take new folders'
+              : (e as Error).message;
+      throw workdirError(
+        'WORKDIR_INVALID',
+        workdir,
+        `cannot create ${shown(folder)}: ${why}`,
+        undefined,
+        'io',
+      );
+    }
+  }
+}
+
+/** in/ of the work folder may be cleared: missing, or written by an earlier `plugin run`. */
+function checkInFolder(dir: string): void {
+  const inDir = join(dir, 'in');
+  const st = lstatOrUndefined(inDir);
+  if (!st) return;
+  if (st.isDirectory() && lstatOrUndefined(join(inDir, RUN_MARKER))?.isFile()) return;
+  throw new OptimusError(
+    'WORKDIR_IN_USE',
+    `${shown(inDir)} exists and was not written by \`optimus plugin run\`: it is left alone`,
+    {
+      category: 'usage',
+      hint: 'pass --workdir a new or empty folder, or one an earlier `plugin run` wrote',
+    },
+  );
+}
+
+/**
+ * Checks `--workdir` before anything is rendered or printed: a folder, or a path where one can be
+ * made, whose in/ (if any) an earlier run wrote. Returns it absolute.
+ */
+export function checkWorkdir(workdir: string): string {
+  const dir = resolve(workdir);
+  missingFolders(dir, workdir);
+  if (statOrUndefined(dir, workdir)) checkInFolder(dir);
+  return dir;
+}
+
+/**
+ * While a run is under way: if the CLI exits without returning here (a closed pipe's
+ * process.exit, an uncaught error), kill what it started and remove the temp work folder, which
+ * holds the secrets in in/.secret. 'exit' handlers run only synchronous code, which all this is.
+ */
+function exitGuard(workDir: string, temporary: boolean) {
+  let group: number | undefined;
+  let container: string | undefined;
+  const onExit = () => {
+    if (group !== undefined)
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    // `docker run --rm`: killing the container removes it.
+    if (container !== undefined)
+      spawnSync('docker', ['kill', container], { stdio: 'ignore', timeout: 10_000 });
+    if (temporary) rmSync(workDir, { recursive: true, force: true });
+  };
+  process.on('exit', onExit);
+  return {
+    onHandle(handle: unknown) {
+      const h = handle as { kind?: unknown; pid?: unknown; container?: unknown } | null;
+      if (h?.kind === 'process' && typeof h.pid === 'number' && h.pid > 1) group = h.pid;
+      if (h?.kind === 'docker' && typeof h.container === 'string') container = h.container;
+    },
+    done: () => process.off('exit', onExit),
+  };
+}
+
 /** The executors' messages point at server settings; a local run has flags for those. */
 function localError(
   error: string | undefined,
@@ -455,6 +646,19 @@ function localError(
     ?.replace('set scheduler.docker.host', 'set DOCKER_HOST')
     .replace('use scheduler.executor: process', 'use --executor process')
     .replace('set scheduler.executor: docker', 'pass --executor docker');
+}
+
+/** A new temp work folder. */
+function tempWorkDir(): string {
+  try {
+    return mkdtempSync(join(tmpdir(), 'optimus-plugin-run-'));
+  } catch (e) {
+    throw new OptimusError(
+      'RUN_INPUT_WRITE_FAILED',
+      `cannot create a work folder in ${shown(tmpdir())}: ${(e as Error).message}`,
+      { category: 'io', hint: 'set TMPDIR to a folder you can write to, or pass --workdir' },
+    );
+  }
 }
 
 /** Writes the input into the work folder and runs the node's entrypoint with the server's executor. */
@@ -487,26 +691,24 @@ export async function executeLocalRun(p: PreparedRun, o: LocalExecuteOptions): P
   });
 
   const image = o.executor === 'docker' && o.image ? o.image : p.input.plugin.image;
-  const workDir = o.workdir ? resolve(o.workdir) : await mkdtemp(join(tmpdir(), 'optimus-plugin-run-'));
+  // Made and guarded in one synchronous step: an exit between the two would leave the folder.
+  const workDir = o.workdir ? resolve(o.workdir) : tempWorkDir();
+  const guard = exitGuard(workDir, !o.workdir);
   try {
     if (o.workdir) {
-      await mkdir(workDir, { recursive: true });
+      makeFolders(workDir, o.workdir);
       // in/ is the input of this run only: what an earlier run left there would be read as input.
-      // Only an in/ that a run wrote (it always holds .env) is removed: never a folder of the user's.
-      const inDir = join(workDir, 'in');
-      if (existsSync(inDir) && !existsSync(join(inDir, '.env'))) {
-        throw new OptimusError(
-          'WORKDIR_IN_USE',
-          `${shown(inDir)} exists and was not written by \`optimus plugin run\`: it is left alone`,
-          {
-            category: 'usage',
-            hint: 'pass --workdir a new or empty folder, or one an earlier `plugin run` wrote',
-          },
-        );
-      }
-      await rm(inDir, { recursive: true, force: true });
+      // Only an in/ that a run wrote (it holds the marker) is removed: never a folder of the user's.
+      checkInFolder(workDir);
     }
     try {
+      if (o.workdir) {
+        const inDir = join(workDir, 'in');
+        await rm(inDir, { recursive: true, force: true });
+        await mkdir(inDir, { mode: 0o755 });
+        // Before the input: a run stopped halfway leaves an in/ the next run may still replace.
+        await writeFile(join(inDir, RUN_MARKER), MARKER_TEXT);
+      }
       await writeRunInput(workDir, p.input);
     } catch (e) {
       if (isOptimusError(e))
@@ -514,6 +716,18 @@ export async function executeLocalRun(p: PreparedRun, o: LocalExecuteOptions): P
           e.code,
           `cannot write the input to ${shown(workDir)}: ${e.message}`,
           e.hint ? { category: e.category, hint: e.hint } : { category: e.category },
+        );
+      const code = (e as NodeJS.ErrnoException).code;
+      if (typeof code === 'string')
+        throw new OptimusError(
+          'RUN_INPUT_WRITE_FAILED',
+          `cannot write the input to ${shown(workDir)}: ${(e as Error).message}`,
+          {
+            category: 'io',
+            hint: o.workdir
+              ? 'pass --workdir a folder you can write to'
+              : 'check the space and permissions of the temp folder ($TMPDIR)',
+          },
         );
       throw e;
     }
@@ -523,7 +737,8 @@ export async function executeLocalRun(p: PreparedRun, o: LocalExecuteOptions): P
         : createProcessExecutor();
     const started = performance.now();
     const r = await executor.run({
-      runId: 0,
+      // The container's name holds the run id: this process's pid keeps two local runs of one node apart.
+      runId: process.pid,
       node: p.node.name,
       attempt: 1,
       image,
@@ -533,7 +748,7 @@ export async function executeLocalRun(p: PreparedRun, o: LocalExecuteOptions): P
       timeoutMs: o.timeoutMs,
       signal: o.signal,
       onOutput: (stream, chunk) => capture.output(stream, chunk),
-      onHandle: () => {},
+      onHandle: guard.onHandle,
     });
     const durationMs = Math.round(performance.now() - started);
     await capture.close();
@@ -550,5 +765,6 @@ export async function executeLocalRun(p: PreparedRun, o: LocalExecuteOptions): P
   } finally {
     await capture.close();
     if (!o.workdir) await rm(workDir, { recursive: true, force: true });
+    guard.done();
   }
 }

@@ -3,7 +3,7 @@
  * its assets), run with the process executor (and the docker executor when an engine answers).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, runOptimus } from '../helpers/cli.js';
@@ -63,6 +63,29 @@ hooks:
   - name: notify
   - name: audit
 `;
+
+/**
+ * The start of the entrypoint's script for the stop tests: it starts a process in the background
+ * (left running if only the shell were stopped) and says both pids.
+ */
+const BACKGROUND = 'echo "shell=$$"; sleep 60 & echo "sleeper=$!"; echo waiting';
+
+function pids(stdout: string): { shell: number; sleeper: number } {
+  const shell = Number(/^shell=(\d+)$/m.exec(stdout)?.[1]);
+  const sleeper = Number(/^sleeper=(\d+)$/m.exec(stdout)?.[1]);
+  expect(shell).toBeGreaterThan(1);
+  expect(sleeper).toBeGreaterThan(1);
+  return { shell, sleeper };
+}
+
+/** Running (not gone, not a zombie waiting to be reaped). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 const QUERY = 'select * from orders\nwhere ts >= "{{ .DSTART }}" and ts < "{{ .DEND }}"\n';
 
@@ -146,6 +169,8 @@ describe('optimus plugin run (process executor)', () => {
     expect(readFileSync(join(cwd, 'work/in/.secret'), 'utf8')).toBe(`TOKEN='${SECRET}'\n`);
     expectNoSecret(kept);
 
+    // The in/ says it was written by a run: only such a folder is replaced.
+    expect(readFileSync(join(cwd, 'work/in/.optimus-plugin-run'), 'utf8')).toContain('optimus plugin run');
     // Run again into the same folder: the in/ an earlier run wrote is replaced.
     writeFileSync(join(cwd, 'work/in/stale.txt'), 'from an earlier run');
     expect(run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, '--workdir', 'work']).code).toBe(0);
@@ -160,6 +185,71 @@ describe('optimus plugin run (process executor)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('mine/in exists and was not written by `optimus plugin run`');
     expect(readFileSync(join(cwd, 'mine/in/notes.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('leaves alone an in/ of --workdir that holds only a .env (no marker of a run), before printing', () => {
+    const cwd = pluginDir();
+    mkdirSync(join(cwd, 'mine/in'), { recursive: true });
+    writeFileSync(join(cwd, 'mine/in/.env'), 'DB_PASSWORD=mine\n');
+    writeFileSync(join(cwd, 'mine/in/data.csv'), 'a,b\n');
+    const r = run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, '--workdir', 'mine']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      'error: mine/in exists and was not written by `optimus plugin run`: it is left alone\n' +
+        'hint: pass --workdir a new or empty folder, or one an earlier `plugin run` wrote\n',
+    );
+    expect(readdirSync(join(cwd, 'mine/in')).sort()).toEqual(['.env', 'data.csv']);
+  });
+
+  it('refuses a --workdir that is no folder with a usage error, before printing the input', () => {
+    const cwd = pluginDir({ 'afile.txt': 'not a folder\n' });
+    symlinkSync(join(cwd, 'nowhere'), join(cwd, 'dangling'));
+    const cases: [string, string][] = [
+      ['afile.txt', 'error: --workdir afile.txt: afile.txt is a file, not a folder\n'],
+      ['afile.txt/sub', 'error: --workdir afile.txt/sub: afile.txt is a file, not a folder\n'],
+      [
+        'dangling/sub',
+        'error: --workdir dangling/sub: dangling is a symbolic link to something that does not exist\n',
+      ],
+    ];
+    for (const [workdir, message] of cases) {
+      const r = run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, '--workdir', workdir]);
+      expect(r.code, workdir).toBe(2);
+      expect(r.stdout, workdir).toBe('');
+      const [first, second] = r.stderr.split('\n');
+      expect(`${first}\n`, workdir).toBe(message);
+      expect(second, workdir).toMatch(/^hint: /);
+      expect(r.stderr).not.toContain('internal error');
+    }
+    expect(readFileSync(join(cwd, 'afile.txt'), 'utf8')).toBe('not a folder\n');
+    const j = run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, '--workdir', 'afile.txt', '--json']);
+    expect(j.code).toBe(2);
+    expect(j.json().error.code).toBe('WORKDIR_INVALID');
+  });
+
+  it.skipIf(!existsSync('/proc/self'))(
+    'says a --workdir under /proc cannot be made (instead of looping in mkdir)',
+    () => {
+      const cwd = pluginDir();
+      const r = run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, '--workdir', '/proc/optimus-x/y']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('error: --workdir /proc/optimus-x/y: cannot create /proc/optimus-x: ');
+      expect(r.stderr).toContain('hint: pass --workdir a folder you can write to');
+      expect(r.stderr).not.toContain('internal error');
+    },
+  );
+
+  it('creates a missing --workdir and its missing parents', () => {
+    const cwd = pluginDir();
+    const r = run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, '--workdir', 'a/b/c']);
+    expect(r.code).toBe(0);
+    expect(readdirSync(join(cwd, 'a/b/c/in')).sort()).toEqual([
+      '.env',
+      '.optimus-plugin-run',
+      '.secret',
+      'query.sql',
+    ]);
   });
 
   it('fails with the exit code of the entrypoint', () => {
@@ -206,6 +296,53 @@ describe('optimus plugin run (process executor)', () => {
       'warning --set TABEL: plugin hello declares no config TABEL (did you mean TABLE?); it is passed on as written',
     );
     expect(typo.stdout).toContain('  TABEL=x\n');
+  });
+
+  it('one key rule for --set, --secret and --global: a variable name, never dropped without a word', () => {
+    const cwd = pluginDir();
+    const refused: [string[], string][] = [
+      [['--set', '__proto__=x'], 'error: --set __proto__: __proto__ is a name the run input cannot hold'],
+      [
+        ['--secret', '__proto__=x'],
+        'error: --secret __proto__: __proto__ is a name the run input cannot hold',
+      ],
+      [
+        ['--global', '__proto__=x'],
+        'error: --global __proto__: __proto__ is a name the run input cannot hold',
+      ],
+      [['--global', 'A B=1'], 'error: --global "A B": the key is no variable name'],
+      [['--global', '1A=1'], 'error: --global "1A": the key is no variable name'],
+      [['--secret', 'A-B=1'], 'error: --secret "A-B": the key is no variable name'],
+      [['--global', '=1'], 'error: --global "=1" is not KEY=VALUE'],
+    ];
+    for (const [flags, message] of refused) {
+      const r = run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, ...flags, '--render-only']);
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stdout, flags.join(' ')).toBe('');
+      expect(r.stderr, flags.join(' ')).toContain(message);
+    }
+
+    // Names an object already has (toString, constructor) are keys like any other.
+    const own = run(cwd, [
+      'p',
+      '--secret',
+      `API_TOKEN=${SECRET}`,
+      '--set',
+      'toString=x',
+      '--global',
+      'constructor=c',
+      '--render-only',
+    ]);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toContain('  toString=x\n');
+    expect(own.stdout).toContain('  GLOBAL__CONSTRUCTOR=c\n');
+    expect(own.stdout).toContain('warning --set toString: plugin hello declares no config toString');
+    // --secret K reads only a variable that is set, not a property every object has.
+    const env = run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, '--secret', 'toString']);
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain(
+      'error: --secret toString reads the environment variable toString, which is not set',
+    );
   });
 
   it('reads --secret K from the environment variable K', () => {
@@ -358,6 +495,65 @@ describe('optimus plugin run (process executor)', () => {
     expect(stdout).toMatch(/\n✗ cancelled after [\d.]+ m?s\n$/);
   });
 
+  it.each(['SIGHUP', 'SIGQUIT'] as const)(
+    'stops the entrypoint and removes the temp work folder on %s (a closed terminal)',
+    async (signal) => {
+      const cwd = pluginDir({ 'p/plugin.yaml': PLUGIN.replace(LAST_LINE, () => `${BACKGROUND}; wait`) });
+      const tmp = join(cwd, 'tmp');
+      mkdirSync(tmp);
+      const child = spawn(process.execPath, [BIN, 'plugin', 'run', 'p', '--secret', `API_TOKEN=${SECRET}`], {
+        cwd,
+        env: { ...process.env, NO_COLOR: '1', TMPDIR: tmp },
+      });
+      let stdout = '';
+      const code = await new Promise<number | null>((done) => {
+        child.stdout.on('data', (d: Buffer) => {
+          const before = stdout;
+          stdout += d.toString();
+          if (!before.includes('waiting\n') && stdout.includes('waiting\n')) child.kill(signal);
+        });
+        child.on('close', done);
+      });
+      expect(code).toBe(1);
+      expect(stdout).toMatch(/\n✗ cancelled after [\d.]+ m?s\n$/);
+      const { shell, sleeper } = pids(stdout);
+      expect(alive(shell)).toBe(false);
+      expect(alive(sleeper)).toBe(false);
+      // in/.secret held the secret: nothing of the work folder is left.
+      expect(readdirSync(tmp)).toEqual([]);
+    },
+  );
+
+  it('stops the entrypoint and removes the temp work folder when the reader of its output goes away', () => {
+    const cwd = pluginDir({
+      'p/plugin.yaml': PLUGIN.replace(
+        LAST_LINE,
+        () => `${BACKGROUND}; while :; do echo tick; sleep 0.1; done`,
+      ),
+    });
+    const tmp = join(cwd, 'tmp');
+    mkdirSync(tmp);
+    // The reader passes lines on until `waiting`, then quits: the CLI's next write finds the pipe
+    // closed. The shell waits for every command of the pipeline, the CLI too.
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        `"$NODE" "$BIN" plugin run p --secret API_TOKEN=${SECRET} | { while IFS= read -r l; do echo "$l"; [ "$l" = waiting ] && exit 0; done; }`,
+      ],
+      {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1', TMPDIR: tmp, NODE: process.execPath, BIN },
+      },
+    );
+    expect(r.status).toBe(0);
+    const { shell, sleeper } = pids(r.stdout);
+    expect(alive(shell)).toBe(false);
+    expect(alive(sleeper)).toBe(false);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
   it('runs a hook with --hook, with TASK__* from the task', () => {
     const cwd = tempDir({
       'h/plugin.yaml': `version: 3
@@ -495,6 +691,34 @@ configs:
     const j = run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, '--json']);
     expect(j.json().files['creds.txt']).toBe('token: ****');
     expectNoSecret(j);
+  });
+
+  it('lists a binary file by its size, escapes control characters and cuts long lines', () => {
+    const cwd = pluginDir({
+      'p/sample/assets/esc.txt': 'red \x1b[31mRED\x1b[0m\tTab\rCR\x07bell\n',
+      'p/sample/assets/oneline.txt': 'a'.repeat(10_000),
+      'p/plugin.yaml': PLUGIN.replace(LAST_LINE, 'wc -c < "$JOB_DIR/in/oneline.txt"'),
+    });
+    writeFileSync(
+      join(cwd, 'p/sample/assets/logo.png'),
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 0xff]),
+    );
+    writeFileSync(join(cwd, 'p/sample/assets/latin1.txt'), Buffer.from('caf\xe9\n', 'latin1'));
+    const r = run(cwd, ['p', '--secret', `API_TOKEN=${SECRET}`, '--set', 'NOTE=x\x1b]0;title\x07y']);
+    expect(r.code).toBe(0);
+    // No byte that would move the cursor or change the terminal's state.
+    expect(r.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    expect(r.stdout).toMatch(/\n {2}in\/logo\.png \(binary, \d+ bytes, not shown\)\n {2}in\/oneline\.txt/);
+    expect(r.stdout).toMatch(/\n {2}in\/latin1\.txt \(binary, \d+ bytes, not shown\)\n/);
+    expect(r.stdout).toContain(
+      '  in/esc.txt (28 bytes)\n      red \\x1b[31mRED\\x1b[0m\tTab\\rCR\\x07bell\n',
+    );
+    expect(r.stdout).toContain(
+      `  in/oneline.txt (10000 bytes)\n      ${'a'.repeat(300)}… (9700 more characters)\n`,
+    );
+    expect(r.stdout).toContain('  NOTE=x\\x1b]0;title\\x07y\n');
+    // The entrypoint gets the file whole.
+    expect(r.stdout).toMatch(/\n\s*10000\n/);
   });
 
   it('keeps at most 1 MB of each stream in --json, saying how much was cut', () => {

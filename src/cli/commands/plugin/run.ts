@@ -14,6 +14,7 @@
 import type { Command } from 'commander';
 import { parseDurationOption } from '../../../authoring/duration.js';
 import {
+  checkWorkdir,
   executeLocalRun,
   LocalRunProblems,
   type LocalRunResult,
@@ -29,6 +30,11 @@ import { formatProblem, printJson, problemJson, relativeTo } from '../../output.
 
 /** Lines of a file printed before it is cut. */
 const FILE_LINES = 40;
+/** Characters of a line of a file printed before it is cut. */
+const LINE_CHARS = 300;
+
+/** Signals that stop the entrypoint and end the run. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 type Executor = 'process' | 'docker';
 
@@ -67,6 +73,8 @@ function settings(opts: Record<string, unknown>, command: Command | undefined): 
     throw usage('--network applies to the docker executor', 'add --executor docker, or leave out --network');
   const timeoutText = typeof opts.timeout === 'string' ? opts.timeout : '10m';
   const timeoutMs = parseDurationOption(timeoutText, '--timeout');
+  // Checked now: a file given as --workdir is bad usage, said before the input is listed.
+  if (typeof opts.workdir === 'string') checkWorkdir(opts.workdir);
   return {
     executor,
     ...(typeof opts.image === 'string' ? { image: opts.image } : {}),
@@ -124,8 +132,9 @@ export async function run({ args, opts, command }: CommandContext): Promise<numb
     if (!controller.signal.aborted && !json) process.stderr.write('stopping the entrypoint…\n');
     controller.abort();
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // A closed terminal (SIGHUP) or Ctrl-\ (SIGQUIT) stops the run as Ctrl-C does: the entrypoint
+  // runs in a process group of its own, which no signal to this one reaches.
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
   if (!json)
     process.stdout.write(
       `${pc.dim(`── output (${s.executor} executor${s.executor === 'docker' ? `, ${image}, network ${s.network}` : ''}, timeout ${formatMs(timeoutMs)}) ──`)}\n`,
@@ -160,8 +169,7 @@ export async function run({ args, opts, command }: CommandContext): Promise<numb
           }),
     });
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
   }
 
   if (json) printJson({ ...inputJson(prepared, image), ok: result.succeeded, result: resultJson(result) });
@@ -183,9 +191,44 @@ export function formatMs(ms: number): string {
 
 const sorted = (o: Record<string, string>) => Object.keys(o).sort();
 
-/** A value on one line: newlines and tabs shown escaped. */
-const oneLine = (v: string) =>
-  v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+/** Control characters (C0 but tab, DEL, C1): shown escaped, so that no byte of a value or file
+ *  moves the cursor, clears the screen or changes the terminal's state. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r' };
+const escapeControls = (v: string) =>
+  v.replace(CONTROL, (ch) => NAMED[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
+/** A value on one line: backslashes, tabs and control characters shown escaped. */
+const oneLine = (v: string) => escapeControls(v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t'));
+
+/** Not text: a NUL, or bytes that were no UTF-8 (read as U+FFFD). */
+const isBinary = (content: string) => content.includes('\0') || content.includes('\uFFFD');
+
+/** One line of a file as printed: cut at LINE_CHARS (not inside a surrogate pair), controls escaped. */
+function fileLine(line: string, c: Colors): string {
+  if (line.length <= LINE_CHARS) return escapeControls(line);
+  let end = LINE_CHARS;
+  const last = line.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${escapeControls(line.slice(0, end))}${c.dim(`… (${line.length - end} more characters)`)}`;
+}
+
+/** A file of the input as listed: its size, then its first lines (or why it is not shown). */
+function fileText(name: string, content: string, mask: (t: string) => string, c: Colors): string[] {
+  const bytes = Buffer.byteLength(content);
+  const title = `  in/${escapeControls(name)}`;
+  if (isBinary(content)) return [`${title} ${c.dim(`(binary, ${bytes} bytes, not shown)`)}`];
+  const lines = [`${title} ${c.dim(`(${bytes} bytes)`)}`];
+  const body = mask(content).replace(/\n$/, '').split('\n');
+  for (const l of body.slice(0, FILE_LINES)) lines.push(`      ${fileLine(l, c)}`);
+  if (body.length > FILE_LINES)
+    lines.push(
+      c.dim(
+        `      … ${body.length - FILE_LINES} more lines (the whole file is in/${escapeControls(name)} of --workdir)`,
+      ),
+    );
+  return lines;
+}
 
 /** The rendered input as the author reads it. */
 export function inputText(p: PreparedRun, image: string, c: Colors): string {
@@ -207,16 +250,7 @@ export function inputText(p: PreparedRun, image: string, c: Colors): string {
   lines.push(c.bold('files'));
   const files = sorted(input.files);
   if (files.length === 0) lines.push(c.dim('  (none)'));
-  for (const name of files) {
-    const content = input.files[name]!;
-    lines.push(`  in/${name} ${c.dim(`(${Buffer.byteLength(content)} bytes)`)}`);
-    const body = mask(content).replace(/\n$/, '').split('\n');
-    for (const l of body.slice(0, FILE_LINES)) lines.push(`      ${l}`);
-    if (body.length > FILE_LINES)
-      lines.push(
-        c.dim(`      … ${body.length - FILE_LINES} more lines (the whole file is in/${name} of --workdir)`),
-      );
-  }
+  for (const name of files) lines.push(...fileText(name, input.files[name]!, mask, c));
   if (input.secretsWithheld.length) row('withheld', input.secretsWithheld.join(', '));
   const warnings = [...p.notes, ...input.warnings.map(mask)];
   for (const w of warnings) lines.push(`${c.yellow('warning')} ${w}`);
