@@ -17,6 +17,8 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
+  readlinkSync,
+  realpathSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -26,6 +28,7 @@ import {
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { OptimusError } from '../core/errors.js';
+import { FILE_PART_MAX, filePartProblem } from './pack.js';
 import { type PluginKind, shown } from './project.js';
 import {
   dockerfile,
@@ -59,7 +62,11 @@ export interface ScaffoldFile {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-/** The plugin name rule of the spec (src/spec/plugin-schema.ts). */
+/**
+ * The plugin name rule: the spec's characters (src/spec/plugin-schema.ts, no "+") and what `plugin
+ * pack` needs to make a file name of it (no "..", at most FILE_PART_MAX characters), so a project
+ * init writes can always be packed.
+ */
 export function checkPluginName(name: string | undefined): string {
   if (!name)
     throw new OptimusError('PLUGIN_NAME_MISSING', 'name the plugin: optimus plugin init <name>', {
@@ -70,6 +77,13 @@ export function checkPluginName(name: string | undefined): string {
     throw new OptimusError(
       'PLUGIN_NAME_INVALID',
       `plugin name ${JSON.stringify(name)} may contain only letters, digits, "_", "-" and "." and must start with a letter or digit`,
+      { category: 'usage', hint: `e.g. ${suggestName(name)}` },
+    );
+  const why = filePartProblem(name);
+  if (why)
+    throw new OptimusError(
+      'PLUGIN_NAME_INVALID',
+      `plugin name ${JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name)} ${why}: it names the artifact plugin pack writes`,
       { category: 'usage', hint: `e.g. ${suggestName(name)}` },
     );
   return name;
@@ -89,7 +103,12 @@ export function checkNameForKind(name: string, kind: PluginKind): void {
 }
 
 function suggestName(name: string): string {
-  const fixed = name.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  const fixed = name
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, FILE_PART_MAX)
+    .replace(/[^A-Za-z0-9]+$/, '');
   return fixed || 'my-plugin';
 }
 
@@ -183,6 +202,7 @@ export function writeScaffold(
 ): WriteResult {
   const dir = resolve(target);
   const state = kindAt(dir, true);
+  refuseDanglingLink(dir);
   if (state === 'other')
     throw new OptimusError('PLUGIN_DIR_NOT_FOLDER', `${shown(dir)} exists and is not a folder`, {
       category: 'conflict',
@@ -213,21 +233,46 @@ export function writeScaffold(
   return { dir, files: files.map((f) => f.path), overwritten: existing, warnings: leftovers(dir, files) };
 }
 
+/** A symbolic link to nothing: neither a folder to write into nor a name free to take. */
+function refuseDanglingLink(path: string): void {
+  if (kindAt(path, true) !== 'absent' || kindAt(path) === 'absent') return;
+  let to = '';
+  try {
+    to = readlinkSync(path);
+  } catch {
+    // unreadable link: named without its target
+  }
+  throw new OptimusError(
+    'PLUGIN_DIR_NOT_FOLDER',
+    `${shown(path)} is a symbolic link${to ? ` to ${to}` : ''}, which does not exist`,
+    {
+      category: 'conflict',
+      hint: 'make the folder it points to, remove the link, or pass --dir <another folder>; nothing was written',
+    },
+  );
+}
+
 function describeEntries(entries: string[]): string {
   const sorted = [...entries].sort();
   const head = sorted.slice(0, 3).join(', ');
   return sorted.length > 3 ? `${head} and ${sorted.length - 3} more` : head;
 }
 
-/** With --force: each file's folders must be folders (or absent) and the file itself not a folder. */
+/**
+ * With --force: each file's folders must be folders (or absent) inside the project folder (a
+ * symlinked sample/ must not carry the write elsewhere), and the file itself not a folder.
+ */
 function checkPaths(dir: string, files: readonly ScaffoldFile[]): void {
+  const root = realpathSync(dir);
   for (const f of files) {
     const parts = f.path.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const path = join(dir, ...parts.slice(0, i));
       const last = i === parts.length;
+      if (!last) refuseDanglingLink(path);
       const kind = kindAt(path, !last);
       if (kind === 'absent') break;
+      if (!last && kind === 'dir') refuseOutside(root, path, dir);
       if (last ? kind === 'dir' : kind !== 'dir')
         throw new OptimusError(
           'PLUGIN_DIR_CONFLICT',
@@ -239,6 +284,20 @@ function checkPaths(dir: string, files: readonly ScaffoldFile[]): void {
         );
     }
   }
+}
+
+/** A folder of the scaffold that resolves (through a symbolic link) outside the project folder. */
+function refuseOutside(root: string, path: string, dir: string): void {
+  const real = realpathSync(path);
+  if (real === root || real.startsWith(`${root}${sep}`)) return;
+  throw new OptimusError(
+    'PLUGIN_DIR_CONFLICT',
+    `${shown(path)} is a symbolic link to ${shown(real)}, outside ${shown(dir)}: the scaffold's files would be written there`,
+    {
+      category: 'conflict',
+      hint: `replace the link with a folder (or remove it), or choose another --dir; nothing was written`,
+    },
+  );
 }
 
 /** Another kind's spec that stays in the folder decides what the authoring commands see. */
@@ -256,12 +315,29 @@ function leftovers(dir: string, files: readonly ScaffoldFile[]): string[] {
   return warnings;
 }
 
-const tempName = (base: string) => `.${base}.optimus-init-${randomBytes(4).toString('hex')}`;
+/** Beside or inside the target; the base is cut so a long folder name still leaves a valid temp name. */
+const tempName = (base: string) => `.${base.slice(0, 64)}.optimus-init-${randomBytes(4).toString('hex')}`;
+
+/**
+ * Makes `path` and its missing ancestors one at a time, adding those made to `made` (outermost
+ * first, also when a later one fails).
+ * Never `recursive: true`: Node's recursive mkdir spins forever where mkdir answers ENOENT for a
+ * parent that exists (under /proc, say).
+ */
+function makeFolders(path: string, made: string[] = []): string[] {
+  const missing: string[] = [];
+  for (let d = path; kindAt(d, true) === 'absent' && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    mkdirSync(d);
+    made.push(d);
+  }
+  return made;
+}
 
 function writeTree(root: string, files: readonly ScaffoldFile[]): void {
   for (const f of files) {
     const path = join(root, ...f.path.split('/'));
-    mkdirSync(dirname(path), { recursive: true });
+    makeFolders(dirname(path));
     writeFileSync(path, f.content, { flag: 'wx' });
   }
 }
@@ -270,21 +346,36 @@ function ioError(dir: string, e: unknown): OptimusError {
   return new OptimusError(
     'PLUGIN_INIT_WRITE_FAILED',
     `cannot write the plugin project ${shown(dir)}: ${(e as Error).message}`,
-    {
-      category: 'io',
-      hint: 'check the folder is writable and the disk is not full; nothing was written',
-      cause: e,
-    },
+    { category: 'io', hint: `${writeHint(e)}; nothing was written`, cause: e },
   );
+}
+
+/** What to do about a failed write, by its cause: "disk full" only when the disk is full. */
+function writeHint(e: unknown): string {
+  switch ((e as NodeJS.ErrnoException).code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'the disk (or your quota) is full: free some space';
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return 'the folder is not writable: choose a --dir you can write to';
+    case 'ENAMETOOLONG':
+      return 'the path is too long: choose a shorter --dir';
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return 'folders cannot be made there (a system folder such as /proc, or a path that changed meanwhile): choose another --dir';
+    default:
+      return 'check the folder is writable and the disk is not full';
+  }
 }
 
 /** A new folder: built complete beside where it goes, then renamed there in one step. */
 function writeNewFolder(dir: string, files: readonly ScaffoldFile[]): void {
   const parent = dirname(dir);
-  // The first missing ancestor, so a failure also removes the folders made for the project.
-  let made: string | undefined;
+  // The nearest existing ancestor must be a folder; a link to nothing on the way is named.
   let d = parent;
-  for (; kindAt(d, true) === 'absent' && dirname(d) !== d; d = dirname(d)) made = d;
+  for (; kindAt(d, true) === 'absent' && dirname(d) !== d; d = dirname(d)) refuseDanglingLink(d);
   if (kindAt(d, true) === 'other')
     throw new OptimusError(
       'PLUGIN_DIR_NOT_FOLDER',
@@ -295,13 +386,16 @@ function writeNewFolder(dir: string, files: readonly ScaffoldFile[]): void {
       },
     );
   const temp = join(parent, tempName(basename(dir)));
+  // The folders made for the project, so a failure removes them too.
+  const made: string[] = [];
   try {
-    mkdirSync(temp, { recursive: true });
+    makeFolders(parent, made);
+    mkdirSync(temp);
     writeTree(temp, files);
     renameSync(temp, dir);
   } catch (e) {
     try {
-      rmSync(made ?? temp, { recursive: true, force: true });
+      rmSync(made[0] ?? temp, { recursive: true, force: true });
     } catch {
       // nothing was made, or it cannot be removed either: the write error is the one to report
     }
@@ -324,13 +418,13 @@ function writeIntoFolder(dir: string, files: readonly ScaffoldFile[]): void {
   const madeDirs: string[] = [];
   const moves: Move[] = [];
   try {
-    mkdirSync(join(stage, 'new'), { recursive: true });
+    mkdirSync(stage);
+    mkdirSync(join(stage, 'new'));
     mkdirSync(join(stage, 'old'));
     writeTree(join(stage, 'new'), files);
     files.forEach((f, i) => {
       const path = join(dir, ...f.path.split('/'));
-      for (let d = dirname(path); d !== dir && kindAt(d, true) === 'absent'; d = dirname(d)) madeDirs.push(d);
-      mkdirSync(dirname(path), { recursive: true });
+      makeFolders(dirname(path), madeDirs);
       const move: Move = { path };
       if (kindAt(path) !== 'absent') {
         move.backup = join(stage, 'old', String(i));

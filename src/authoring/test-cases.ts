@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { pluginDefaults } from '../core/configs.js';
 import { isOptimusError } from '../core/errors.js';
 import type { JobSpec } from '../core/job.js';
+import { isControlChar } from '../core/names.js';
 import type { Plugin } from '../core/plugin.js';
 import { errorsOf, formatLocation, type PathSegment, type Problem } from '../core/problem.js';
 import { secretNames } from '../core/secret-ref.js';
@@ -142,7 +143,21 @@ export function loadTestsFile(file: string, pluginDir: string): TestsFile {
     return { file, rel, cases: [], problems: [problem] };
   }
   const src = parseYaml(text, file);
+  const overflow = src.problems.find((p) => /maximum call stack size exceeded/i.test(p.message));
+  if (overflow) return { file, rel, cases: [], problems: [tooDeep(file, overflow.line)] };
   if (errorsOf(src.problems).length) return { file, rel, cases: [], problems: src.problems };
+  if (src.value === null || src.value === undefined) {
+    const problem: Problem = {
+      severity: 'error',
+      code: 'TEST_FILE_EMPTY',
+      message: 'is empty: write `cases:` and a list of cases under it',
+      file,
+      hint: 'e.g. cases: [{name: renders the sample, expect: {files: {query.sql: "…"}}}] (the plugin README shows the format), or delete the file',
+    };
+    return { file, rel, cases: [], problems: [problem] };
+  }
+  const deep = deepestPath(src.value, MAX_DEPTH);
+  if (deep) return { file, rel, cases: [], problems: [tooDeep(file, locateSafe(src, deep))] };
   const problems = shapeProblems(fileSchema, src.value, src, { unknownKeys: 'error', codePrefix: 'TEST' });
   if (errorsOf(problems).length) return { file, rel, cases: [], problems };
 
@@ -159,7 +174,7 @@ export function loadTestsFile(file: string, pluginDir: string): TestsFile {
           at(['name']),
           'error',
           'TEST_CASE_DUPLICATE',
-          `case "${c.name}" is also cases[${previous}]`,
+          `case "${printable(c.name)}" is also cases[${previous}]`,
           {
             hint: 'give every case its own name: the name is how a failure is reported',
           },
@@ -195,7 +210,7 @@ export function loadTestsFile(file: string, pluginDir: string): TestsFile {
     if (e.destination !== undefined) expect.destination = e.destination;
     if (e.dependencies) expect.dependencies = [...e.dependencies];
     cases.push({
-      title: `${rel}: ${c.name}`,
+      title: printable(`${rel}: ${c.name}`),
       name: c.name,
       given,
       expect,
@@ -203,6 +218,54 @@ export function loadTestsFile(file: string, pluginDir: string): TestsFile {
     });
   });
   return { file, rel, cases: errorsOf(problems).length ? [] : cases, problems };
+}
+
+/** Deeper than any tests file needs (a case is 4 levels); deeper still would exhaust the stack. */
+const MAX_DEPTH = 64;
+
+function tooDeep(file: string, line: number | undefined): Problem {
+  return {
+    severity: 'error',
+    code: 'TEST_NESTING_TOO_DEEP',
+    message: `nested more than ${MAX_DEPTH} levels deep; a tests file needs 4 or 5`,
+    file,
+    ...(line === undefined ? {} : { line }),
+    hint: 'write each case as name, given and expect with plain values (see the plugin README); the file may have been generated wrongly',
+  };
+}
+
+/** The path of the first value nested deeper than `max`, found without recursion (no stack to exhaust). */
+function deepestPath(value: unknown, max: number): PathSegment[] | undefined {
+  const stack: { value: unknown; path: PathSegment[] }[] = [{ value, path: [] }];
+  while (stack.length) {
+    const { value: v, path } = stack.pop()!;
+    if (path.length > max) return path;
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push({ value: v[i], path: [...path, i] });
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) stack.push({ value: x, path: [...path, k] });
+  }
+  return undefined;
+}
+
+function locateSafe(src: YamlSource, path: readonly PathSegment[]): number | undefined {
+  try {
+    return src.locate(path)?.line;
+  } catch {
+    return undefined; // too deep for the position-keeping parser too
+  }
+}
+
+/**
+ * A case name as printed: control characters (a NUL, an escape sequence that would recolour the
+ * terminal, a newline that would forge another result line) shown as `\uXXXX`.
+ */
+export function printable(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const code = ch.charCodeAt(0);
+    out += isControlChar(code) ? `\\u${code.toString(16).padStart(4, '0')}` : ch;
+  }
+  return out;
 }
 
 /** `tests/x.yaml:12` (relative to the working directory) for a path of the file. */

@@ -139,6 +139,7 @@ export function buildProgram(): Command {
       '--url <base>',
       'where it will be uploaded (http(s)://, gs://, s3:// or a path), for the entry printed',
     )
+    .option('--force', 'replace an artifact of the same name and tag whose bytes differ')
     .option('--no-build', 'use dist/<name> as built (binary plugins)')
     .addOption(json())
     .action(lazy(() => import('./commands/plugin/pack.js')));

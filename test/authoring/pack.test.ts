@@ -4,12 +4,12 @@
  * and nothing written for an invalid spec.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { describe, expect, it } from 'vitest';
-import { indexWith, joinUrl, tarGzOne } from '../../src/authoring/pack.js';
+import { checkBaseUrl, indexWith, joinUrl, tarGzOne } from '../../src/authoring/pack.js';
 import { loadPluginsConfig } from '../../src/plugins/install/config.js';
 import { installPlugins } from '../../src/plugins/install/installer.js';
 import { parseIndex } from '../../src/plugins/install/providers/http.js';
@@ -288,8 +288,10 @@ describe('index.yaml', () => {
     // A new version is added; the same version packed again replaces its entry.
     writeFileSync(join(dir, 'plugin.yaml'), SPEC.replace('"1.4.0"', '"1.5.0"'));
     expect(runOptimus(['plugin', 'pack', dir]).code).toBe(0);
+    // Other bytes under a version already packed: refused, unless --force.
     writeFileSync(join(dir, 'plugin.yaml'), `${SPEC.replace('"1.4.0"', '"1.5.0"')}# changed\n`);
-    expect(runOptimus(['plugin', 'pack', dir]).code).toBe(0);
+    expect(runOptimus(['plugin', 'pack', dir]).code).toBe(1);
+    expect(runOptimus(['plugin', 'pack', dir, '--force']).code).toBe(0);
 
     const text = readFileSync(index, 'utf8');
     expect(text.startsWith('# our plugins\n')).toBe(true);
@@ -329,6 +331,176 @@ describe('index.yaml', () => {
   });
 });
 
+describe('what pack refuses, before anything is written', () => {
+  it('a version packed before with other bytes: PLUGIN_ARTIFACT_EXISTS naming both sha256; the same bytes again are a no-op', () => {
+    const dir = tempDir({ 'plugin.yaml': SPEC });
+    const first = runOptimus(['plugin', 'pack', '--json'], { cwd: dir });
+    expect(first.code).toBe(0);
+    const artifact = join(dir, 'dist', 'shout-1.4.0.yaml');
+    const index = readFileSync(join(dir, 'dist', 'index.yaml'), 'utf8');
+
+    const again = runOptimus(['plugin', 'pack', '--json'], { cwd: dir });
+    expect(again.code).toBe(0);
+    expect(again.json()).toMatchObject({ ok: true, sha256: first.json().sha256, previous: 'same' });
+    expect(readFileSync(join(dir, 'dist', 'index.yaml'), 'utf8')).toBe(index);
+
+    const changed = `${SPEC}# a fix\n`;
+    writeFileSync(join(dir, 'plugin.yaml'), changed);
+    const refused = runOptimus(['plugin', 'pack'], { cwd: dir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `error: dist/shout-1.4.0.yaml already holds shout 1.4.0 with sha256 ${sha(Buffer.from(SPEC))}; this pack's bytes have sha256 ${sha(Buffer.from(changed))}\n` +
+        "hint: a released version's bytes must not change (teams pin its sha256): bump plugin_versions.default.tag in plugin.yaml, or pass --force to replace it\n",
+    );
+    expect(readFileSync(artifact, 'utf8')).toBe(SPEC);
+    expect(readFileSync(join(dir, 'dist', 'index.yaml'), 'utf8')).toBe(index);
+
+    // The index alone remembers the version (the artifact was cleaned away): still refused.
+    writeFileSync(artifact, '');
+    const fresh = tempDir({ 'plugin.yaml': changed, 'out/index.yaml': index });
+    const viaIndex = runOptimus(['plugin', 'pack', '--out', 'out', '--json'], { cwd: fresh });
+    expect(viaIndex.code).toBe(1);
+    expect(viaIndex.json().error).toMatchObject({ code: 'PLUGIN_ARTIFACT_EXISTS' });
+    expect(viaIndex.json().error.message).toContain(sha(Buffer.from(SPEC)));
+    expect(readdirSync(join(fresh, 'out'))).toEqual(['index.yaml']);
+
+    const forced = runOptimus(['plugin', 'pack', '--force', '--json'], { cwd: dir });
+    expect(forced.code).toBe(0);
+    expect(forced.json()).toMatchObject({ previous: 'replaced', sha256: sha(Buffer.from(changed)) });
+    expect(readFileSync(artifact, 'utf8')).toBe(changed);
+    expect(parseIndex(readFileSync(join(dir, 'dist', 'index.yaml'), 'utf8'), 'index.yaml')).toMatchObject([
+      { name: 'shout', version: '1.4.0', sha256: sha(Buffer.from(changed)) },
+    ]);
+  });
+
+  it('an index.yaml that is some other YAML file is left alone; an empty or comments-only one is used', () => {
+    const other = 'name: not an index\nsteps: [a, b]\n';
+    const dir = tempDir({ 'plugin.yaml': SPEC, 'dist/index.yaml': other });
+    const r = runOptimus(['plugin', 'pack', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.json().error).toMatchObject({
+      code: 'PLUGIN_INDEX_INVALID',
+      message:
+        'dist/index.yaml: has no "plugins" list, so it is not an index pack writes (it was left as it is)',
+    });
+    expect(readFileSync(join(dir, 'dist', 'index.yaml'), 'utf8')).toBe(other);
+    expect(readdirSync(join(dir, 'dist'))).toEqual(['index.yaml']);
+
+    for (const kept of ['', '# our plugins\n', 'plugins:\n']) {
+      const d = tempDir({ 'plugin.yaml': SPEC, 'dist/index.yaml': kept });
+      expect(runOptimus(['plugin', 'pack'], { cwd: d }).code).toBe(0);
+      const text = readFileSync(join(d, 'dist', 'index.yaml'), 'utf8');
+      expect(parseIndex(text, 'index.yaml').map((a) => a.name)).toEqual(['shout']);
+      if (kept.startsWith('#')) expect(text.startsWith(kept)).toBe(true);
+    }
+  });
+
+  it('--out that is a file, is under a file, or is a link to nothing; an artifact path or index.yaml that is a folder', () => {
+    const dir = tempDir({
+      'plugin.yaml': SPEC,
+      taken: 'x',
+      'busy/shout-1.4.0.yaml/keep': '',
+      'idx/index.yaml/keep': '',
+    });
+    symlinkSync('nowhere', join(dir, 'dangling'));
+    const cases: [string, number, string, string][] = [
+      ['taken', 2, 'PLUGIN_PACK_OUT_INVALID', '--out taken is a file, not a folder'],
+      [
+        'taken/x',
+        2,
+        'PLUGIN_PACK_OUT_INVALID',
+        '--out taken/x: taken is a file, so no folder can be made under it',
+      ],
+      [
+        'dangling/x',
+        2,
+        'PLUGIN_PACK_OUT_INVALID',
+        '--out dangling/x: dangling is a symbolic link to something that does not exist',
+      ],
+      [
+        'busy',
+        2,
+        'PLUGIN_PACK_OUT_INVALID',
+        'busy/shout-1.4.0.yaml is a folder, and the artifact is written there',
+      ],
+      ['idx', 1, 'PLUGIN_INDEX_INVALID', 'idx/index.yaml: is a folder, not an index file'],
+    ];
+    for (const [out, code, errorCode, message] of cases) {
+      const r = runOptimus(['plugin', 'pack', '--out', out, '--json'], { cwd: dir });
+      expect(r.code, out).toBe(code);
+      expect(r.json().error, out).toMatchObject({ code: errorCode, message });
+      expect(r.json().error.hint, out).toMatch(/--out/);
+      const human = runOptimus(['plugin', 'pack', '--out', out], { cwd: dir });
+      expect(human.stderr, out).not.toContain('internal error');
+    }
+    expect(readFileSync(join(dir, 'taken'), 'utf8')).toBe('x');
+    expect(readdirSync(join(dir, 'busy'))).toEqual(['shout-1.4.0.yaml']);
+    expect(readdirSync(join(dir, 'idx'))).toEqual(['index.yaml']);
+  });
+
+  it('--out where no folder can be made (/proc) fails at once with an error naming --out', () => {
+    if (!existsSync('/proc/self')) return; // not Linux: no /proc to try
+    const dir = tempDir({ 'plugin.yaml': SPEC });
+    const r = runOptimus(['plugin', 'pack', '--out', '/proc/optimus-no/such', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.json().error).toMatchObject({
+      code: 'PLUGIN_PACK_WRITE_FAILED',
+      message: '--out /proc/optimus-no/such: the folder /proc/optimus-no cannot be made there (ENOENT)',
+    });
+  });
+
+  it('missing folders of --out are made', () => {
+    const dir = tempDir({ 'plugin.yaml': SPEC });
+    expect(runOptimus(['plugin', 'pack', '--out', 'a/b/c'], { cwd: dir }).code).toBe(0);
+    expect(readdirSync(join(dir, 'a/b/c')).sort()).toEqual(['index.yaml', 'shout-1.4.0.yaml']);
+  });
+
+  it('a name or tag that cannot name a file: the hint says what to change in that field', () => {
+    const tag = tempDir({ 'plugin.yaml': SPEC.replace('"1.4.0"', '"1..4"') });
+    const t = runOptimus(['plugin', 'pack', '--json'], { cwd: tag });
+    expect(t.code).toBe(1);
+    expect(t.json().error).toMatchObject({
+      code: 'PLUGIN_PACK_NAME_INVALID',
+      message: 'plugin.yaml: plugin_versions.default.tag "1..4" cannot name a file: it may not contain ".."',
+    });
+    expect(t.json().error.hint).toMatch(/^write the tag as a version/);
+
+    const long = 'n'.repeat(101);
+    const name = tempDir({ 'plugin.yaml': SPEC.replace('name: shout', `name: ${long}`) });
+    const n = runOptimus(['plugin', 'pack', '--json'], { cwd: name });
+    expect(n.code).toBe(1);
+    expect(n.json().error.message).toBe(
+      `plugin.yaml: name "${long}" cannot name a file: it is 101 characters long, at most 100 are allowed`,
+    );
+    expect(n.json().error.hint).toMatch(/^rename the plugin: .* at most 100 characters/);
+    expect(n.json().error.hint).not.toMatch(/0\.1\.0/);
+    expect(existsSync(join(tag, 'dist'))).toBe(false);
+    expect(existsSync(join(name, 'dist'))).toBe(false);
+  });
+
+  it('--url: credentials, schemes and spaces however they are spelt (exit 2, the secret never printed)', () => {
+    const dir = tempDir({ 'plugin.yaml': SPEC });
+    for (const url of [
+      ' https://user:s3cret@host/p/',
+      'user:s3cret@host/p',
+      'https:/\\u:s3cret@host',
+      'user@host/p',
+      'gs://u:s3cret@bucket/p',
+    ]) {
+      const r = runOptimus(['plugin', 'pack', '--url', url], { cwd: dir });
+      expect(r.code, url).toBe(2);
+      expect(r.stderr, url).not.toContain('s3cret');
+      expect(r.stderr, url).toMatch(/^error: --url (holds credentials|has spaces around it)/);
+    }
+    for (const url of ['javascript:alert(1)', 'https://host/a b/', 'https://host/p\t', 'https:host/p']) {
+      const r = runOptimus(['plugin', 'pack', '--url', url], { cwd: dir });
+      expect(r.code, url).toBe(2);
+      expect(r.stderr, url).toMatch(/^error: --url /);
+    }
+    expect(existsSync(join(dir, 'dist'))).toBe(false);
+  });
+});
+
 describe('pieces', () => {
   it('tarGzOne: one entry, same bytes for the same input, different for different input', () => {
     const a = tarGzOne('x', Buffer.from('#!/bin/sh\necho a\n'));
@@ -338,6 +510,37 @@ describe('pieces', () => {
     expect(Buffer.from(a).readUInt32LE(4)).toBe(0);
     const long = 'n'.repeat(120);
     expect(tarEntries(tarGzOne(long, Buffer.from('1'))).map((e) => e.path)).toEqual([long]);
+  });
+
+  it('checkBaseUrl: paths and the schemes plugin install reads pass as they are', () => {
+    for (const ok of [
+      'https://plugins.acme.test/optimus/',
+      'HTTP://host:8080/p',
+      'gs://bucket/prefix',
+      'gcs://bucket',
+      's3://bucket/a/b/',
+      'file:///srv/plugins',
+      'shared/plugins',
+      '/abs/plugins',
+      'https://host/a%20b/',
+    ])
+      expect(checkBaseUrl(ok)).toBe(ok);
+    const why = (u: string) => {
+      try {
+        checkBaseUrl(u);
+        return 'accepted';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(why('ftp://host/x')).toBe('--url uses the scheme ftp://, which plugin install cannot read');
+    expect(why('javascript:alert(1)')).toBe(
+      '--url uses the scheme javascript:, which plugin install cannot read',
+    );
+    expect(why('https:/\\u:p@host')).toMatch(/credentials/);
+    expect(why('https://host/p?x=1')).toBe('--url holds a query or fragment');
+    expect(why('https://host/a b/')).toBe('--url holds a space or control character');
+    expect(why('https://host/p ')).toBe('--url has spaces around it');
   });
 
   it('joinUrl: one slash between the base and the file name', () => {

@@ -439,6 +439,53 @@ describe('tests/*.yaml', () => {
     );
   });
 
+  it('an empty (or comments-only) tests file says it is empty and to write `cases:`', () => {
+    const dir = yamlPlugin({ 'tests/sample.yaml': '', 'tests/notes.yaml': '# to do\n' });
+    const r = runOptimus(['plugin', 'test', '.', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    for (const f of ['tests/sample.yaml', 'tests/notes.yaml']) {
+      const c = check(r.json().checks, f);
+      expect(c.ok).toBe(false);
+      expect(c.details).toEqual([`${f}: is empty: write \`cases:\` and a list of cases under it — ${c.fix}`]);
+      expect(c.fix).toMatch(/^e\.g\. cases: \[\{name: /);
+    }
+    expect(r.stdout).not.toContain('is required');
+  });
+
+  it('nesting too deep for a tests file is refused with its line, not a stack overflow', () => {
+    const dir = yamlPlugin({
+      // Deeper than any parser's stack: the YAML parsers themselves give up.
+      'tests/flow.yaml': `cases: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+      // Parsable, but far deeper than a tests file: refused before its shape is checked.
+      'tests/block.yaml': `cases:\n  - name: deep\n    given:\n      config: ${'['.repeat(80)}1${']'.repeat(80)}\n`,
+    });
+    const r = runOptimus(['plugin', 'test', '.'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toMatch(/call stack|fix the YAML syntax/i);
+    expect(block(r.stdout, 'tests/flow.yaml')).toMatch(
+      /\n {4}tests\/flow\.yaml:1: nested more than 64 levels deep; a tests file needs 4 or 5 — .*\n {4}fix: write each case as name, given and expect/,
+    );
+    expect(block(r.stdout, 'tests/block.yaml')).toContain(
+      'tests/block.yaml:4: nested more than 64 levels deep',
+    );
+  });
+
+  it('control characters in a case name are printed escaped, never raw', () => {
+    const dir = yamlPlugin({
+      'tests/sample.yaml':
+        'cases:\n  - name: "a\\0b\\e[31mred\\nfake ✓ line"\n    expect: {envs: {TABLE: nope}}\n',
+    });
+    const r = runOptimus(['plugin', 'test', '.'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toMatch(/[\u0000\u001b]/);
+    expect(r.stdout).toContain('tests/sample.yaml: a\\u0000b\\u001b[31mred\\u000afake ✓ line');
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('fake'))).toEqual([]);
+    const j = runOptimus(['plugin', 'test', '.', '--json'], { cwd: dir }).json();
+    expect(j.checks.map((c: { name: string }) => c.name)).toContain(
+      'tests/sample.yaml: a\\u0000b\\u001b[31mred\\u000afake ✓ line',
+    );
+  });
+
   it('a case may render another job (given.job, relative to the plugin folder); a missing one is named', () => {
     const dir = yamlPlugin({
       'jobs/b/job.yaml': JOB.replace('TABLE: orders', 'TABLE: bees'),

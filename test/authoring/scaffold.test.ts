@@ -370,6 +370,28 @@ describe('refusals write nothing', () => {
     expect(readdirSync(cwd)).toEqual([]);
   });
 
+  it('one name rule with pack: no "..", at most 100 characters; a name init takes packs', () => {
+    const cwd = tempDir();
+    const dots = init(cwd, 'a..b', 'yaml', false);
+    expect(dots.code).toBe(2);
+    expect(dots.json().error).toMatchObject({
+      code: 'PLUGIN_NAME_INVALID',
+      message: 'plugin name "a..b" may not contain "..": it names the artifact plugin pack writes',
+      hint: 'e.g. a.b',
+    });
+    const long = init(cwd, 'p'.repeat(240), 'yaml', false);
+    expect(long.code).toBe(2);
+    expect(long.json().error.message).toContain('is 240 characters long, at most 100 are allowed');
+    expect(long.json().error.hint).toBe(`e.g. ${'p'.repeat(100)}`);
+    expect(readdirSync(cwd)).toEqual([]);
+
+    const longest = 'q'.repeat(100);
+    expect(init(cwd, longest, 'yaml', false).code).toBe(0);
+    const packed = runOptimus(['plugin', 'pack', longest, '--json'], { cwd });
+    expect(packed.code).toBe(0);
+    expect(packed.json().file).toBe(`${longest}/dist/${longest}-0.1.0.yaml`);
+  });
+
   it('a binary plugin whose name has a "." (its executable would not run), with the fix', () => {
     const cwd = tempDir();
     const r = init(cwd, 'wh.load', 'binary', false);
@@ -472,15 +494,68 @@ describe('refusals write nothing', () => {
     expect(readdirSync(cwd)).toEqual(['taken']);
   });
 
-  it('a write that fails: an error naming the folder, and no folder or temp folder left', () => {
+  it('a write that fails: an error naming the folder, the hint for its cause, and no folder or temp folder left', () => {
     const cwd = tempDir();
-    // A valid plugin name, but too long for a file name: making the folder fails.
-    const name = `p${'x'.repeat(300)}`;
-    const r = init(cwd, name, 'yaml', false, ['--dir', `new/${name}`]);
+    // A --dir too long for a file name: making the folder fails (the temp folder beside it is shorter).
+    const folder = `p${'x'.repeat(300)}`;
+    const r = init(cwd, 'p', 'yaml', false, ['--dir', `new/${folder}`]);
     expect(r.code).toBe(1);
     expect(r.json().error.code).toBe('PLUGIN_INIT_WRITE_FAILED');
-    expect(r.json().error.message).toContain(`cannot write the plugin project new/${name}`);
+    expect(r.json().error.message).toContain(`cannot write the plugin project new/${folder}`);
+    expect(r.json().error.hint).toBe('the path is too long: choose a shorter --dir; nothing was written');
     expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('a folder no folder can be made in (/proc): an error at once, not "disk full"', () => {
+    if (!existsSync('/proc/self')) return; // not Linux: no /proc to try
+    const cwd = tempDir();
+    for (const dir of ['/proc/optimus-p', '/proc/optimus-no/such/p']) {
+      const r = init(cwd, 'p', 'yaml', false, ['--dir', dir]);
+      expect(r.code, dir).toBe(1);
+      expect(r.json().error.code, dir).toBe('PLUGIN_INIT_WRITE_FAILED');
+      expect(r.json().error.hint, dir).toMatch(
+        /^folders cannot be made there \(a system folder such as \/proc/,
+      );
+    }
+  });
+
+  it('a --dir that is a symbolic link to nothing (or under one) says so', () => {
+    const cwd = tempDir();
+    symlinkSync('gone', join(cwd, 'link'));
+    for (const dir of ['link', 'link/p']) {
+      const r = init(cwd, 'p', 'yaml', false, ['--dir', dir]);
+      expect(r.code, dir).toBe(1);
+      expect(r.json().error, dir).toMatchObject({
+        code: 'PLUGIN_DIR_NOT_FOLDER',
+        message: 'link is a symbolic link to gone, which does not exist',
+      });
+    }
+    expect(readdirSync(cwd)).toEqual(['link']);
+  });
+
+  it('--force refuses a scaffold folder that is a symbolic link leading outside --dir, naming it', () => {
+    const cwd = tempDir({
+      'outside/job.yaml': 'theirs\n',
+      'proj/notes.txt': 'mine\n',
+      'proj/real/.keep': '',
+    });
+    symlinkSync('../outside', join(cwd, 'proj/sample'));
+    const r = init(cwd, 'p', 'yaml', false, ['--dir', 'proj', '--force']);
+    expect(r.code).toBe(1);
+    expect(r.json().error).toMatchObject({
+      code: 'PLUGIN_DIR_CONFLICT',
+      message:
+        "proj/sample is a symbolic link to outside, outside proj: the scaffold's files would be written there",
+    });
+    expect(readFileSync(join(cwd, 'outside/job.yaml'), 'utf8')).toBe('theirs\n');
+    expect(readdirSync(join(cwd, 'outside'))).toEqual(['job.yaml']);
+    expect(readdirSync(join(cwd, 'proj')).sort()).toEqual(['notes.txt', 'real', 'sample']);
+
+    // A link that stays inside the folder is a folder like any other.
+    const inside = tempDir({ 'proj/notes.txt': 'mine\n', 'proj/real/.keep': '' });
+    symlinkSync('real', join(inside, 'proj/sample'));
+    expect(init(inside, 'p', 'yaml', false, ['--dir', 'proj', '--force']).code).toBe(0);
+    expect(readdirSync(join(inside, 'proj/real')).sort()).toEqual(['.keep', 'assets', 'job.yaml']);
   });
 
   it('a rename that fails half-way puts every file back as it was', () => {

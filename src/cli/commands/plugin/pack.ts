@@ -2,7 +2,7 @@
  * `optimus plugin pack [dir]`: builds the artifact `optimus plugin install` takes (authoring/pack.ts)
  * and prints what a team needs to publish it: its path, size and sha256, and the plugins.list entry
  * to paste into optimus.yaml once it is uploaded. An invalid spec exits 1 with its problems and
- * writes nothing.
+ * writes nothing; so does a version already packed with other bytes, unless --force.
  */
 import { entryLine, PROVIDER_PLACEHOLDER, packPluginProject } from '../../../authoring/pack.js';
 import { locatePluginProject } from '../../../authoring/project.js';
@@ -23,6 +23,7 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     ...(typeof opts.out === 'string' ? { out: opts.out } : {}),
     ...(typeof opts.url === 'string' ? { url: opts.url } : {}),
     ...(opts.build === false ? { build: false } : {}),
+    ...(opts.force ? { force: true } : {}),
   });
 
   if (!outcome.ok) {
@@ -53,6 +54,7 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
       bytes: a.bytes,
       sha256: a.sha256,
       index: shown(a.index),
+      ...(a.previous ? { previous: a.previous } : {}),
       entry: a.entry,
       ...(a.build ? { build: { ...a.build, executable: shown(a.build.executable) } } : {}),
       warnings: a.warnings.map((p) => problemJson(p)),
@@ -66,8 +68,14 @@ export async function run({ args, opts }: CommandContext): Promise<number> {
     lines.push(
       `${pc.green('✓')} built ${pc.bold(shown(a.build.executable))} ${pc.dim(`(${formatBytes(a.build.bytes)} in ${a.build.ms} ms)`)}`,
     );
+  const again =
+    a.previous === 'same'
+      ? ' (already packed with these bytes: unchanged)'
+      : a.previous === 'replaced'
+        ? ' (replaced the earlier bytes of this version: --force)'
+        : '';
   lines.push(
-    `${pc.green('✓')} packed ${pc.bold(shown(a.file))} ${pc.dim(`(${formatBytes(a.bytes)})`)}`,
+    `${pc.green('✓')} packed ${pc.bold(shown(a.file))} ${pc.dim(`(${formatBytes(a.bytes)})${again}`)}`,
     `  sha256 ${a.sha256}`,
     `  index  ${shown(a.index)} ${pc.dim('(for an http provider: upload it beside the artifact)')}`,
     'add to optimus.yaml (plugins.list), after uploading it to an http, gcs or s3 location:',
