@@ -20,7 +20,6 @@ import {
   constants,
   existsSync,
   lstatSync,
-  mkdirSync,
   mkdtempSync,
   rmSync,
   type Stats,
@@ -49,6 +48,7 @@ import {
   loadProjectSpec,
   loadSampleJob,
   locatePluginProject,
+  makeFolders,
   otherPlugins,
   type PluginProject,
   renderLocal,
@@ -550,29 +550,22 @@ function missingFolders(dir: string, workdir: string): string[] {
 }
 
 /** Makes `dir` and its missing parents, one at a time. */
-function makeFolders(dir: string, workdir: string): void {
-  for (const folder of missingFolders(dir, workdir)) {
-    try {
-      mkdirSync(folder);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' && statSync(folder).isDirectory()) continue;
-      const why =
-        code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : code === 'EROFS'
-            ? 'the file system is read-only'
-            : code === 'ENOENT'
-              ? 'the file system there does not take new folders'
-              : (e as Error).message;
-      throw workdirError(
-        'WORKDIR_INVALID',
-        workdir,
-        `cannot create ${shown(folder)}: ${why}`,
-        undefined,
-        'io',
-      );
-    }
+function makeWorkdir(dir: string, workdir: string): void {
+  missingFolders(dir, workdir);
+  try {
+    makeFolders(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const folder = (e as NodeJS.ErrnoException).path ?? dir;
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'the file system is read-only'
+          : code === 'ENOENT'
+            ? 'the file system there does not take new folders'
+            : (e as Error).message;
+    throw workdirError('WORKDIR_INVALID', workdir, `cannot create ${shown(folder)}: ${why}`, undefined, 'io');
   }
 }
 
@@ -696,7 +689,7 @@ export async function executeLocalRun(p: PreparedRun, o: LocalExecuteOptions): P
   const guard = exitGuard(workDir, !o.workdir);
   try {
     if (o.workdir) {
-      makeFolders(workDir, o.workdir);
+      makeWorkdir(workDir, o.workdir);
       // in/ is the input of this run only: what an earlier run left there would be read as input.
       // Only an in/ that a run wrote (it holds the marker) is removed: never a folder of the user's.
       checkInFolder(workDir);

@@ -17,7 +17,7 @@
  * a temp file beside its target and renamed, so a failed pack leaves earlier files whole.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'fflate';
@@ -27,7 +27,14 @@ import { OptimusError } from '../core/errors.js';
 import { ioMessage } from '../core/io-message.js';
 import type { Plugin } from '../core/plugin.js';
 import { errorsOf, type Problem } from '../core/problem.js';
-import { buildPluginProject, loadProjectSpec, type PluginKind, type PluginProject } from './project.js';
+import {
+  buildPluginProject,
+  loadProjectSpec,
+  makeFolders,
+  type PluginKind,
+  type PluginProject,
+  shown,
+} from './project.js';
 
 export const INDEX_FILE = 'index.yaml';
 
@@ -161,7 +168,7 @@ export async function packPluginProject(p: PluginProject, opts: PackOptions = {}
         hint: `a released version's bytes must not change (teams pin its sha256): bump plugin_versions.default.tag in ${shown(loaded.file)}, or pass --force to replace it`,
       },
     );
-  makeFolders(outDir, outFlag);
+  makeOutFolders(outDir, outFlag);
   if (previous !== sha256) await writeAtomic(file, content, outFlag);
   await writeAtomic(index, updated.text, outFlag);
 
@@ -251,28 +258,24 @@ function pathKind(path: string): 'absent' | 'dir' | 'dangling' | 'other' {
  * Makes `dir` and its missing ancestors one at a time (never `recursive: true`: Node's recursive
  * mkdir spins forever where mkdir answers ENOENT for an existing parent, as under /proc).
  */
-function makeFolders(dir: string, flag: string | undefined): void {
-  const missing: string[] = [];
-  for (let d = dir; pathKind(d) === 'absent' && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
-  for (const d of missing) {
-    try {
-      mkdirSync(d);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && pathKind(d) === 'dir') continue;
-      const code = (e as NodeJS.ErrnoException).code;
-      // ENOENT for a parent that exists: a file system that takes no new folders (/proc, /sys).
-      if (code === 'ENOENT' || code === 'ENOTDIR')
-        throw new OptimusError(
-          'PLUGIN_PACK_WRITE_FAILED',
-          `${outName(dir, flag)}: the folder ${shown(d)} cannot be made there (${code})`,
-          {
-            category: 'io',
-            hint: 'pass --out <a folder on a normal, writable disk>; nothing was packed',
-            cause: e,
-          },
-        );
-      throw writeFailed(outName(dir, flag), `cannot make the folder ${shown(d)}`, e);
-    }
+function makeOutFolders(dir: string, flag: string | undefined): void {
+  try {
+    makeFolders(dir);
+  } catch (e) {
+    const d = (e as NodeJS.ErrnoException).path ?? dir;
+    const code = (e as NodeJS.ErrnoException).code;
+    // ENOENT for a parent that exists: a file system that takes no new folders (/proc, /sys).
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new OptimusError(
+        'PLUGIN_PACK_WRITE_FAILED',
+        `${outName(dir, flag)}: the folder ${shown(d)} cannot be made there (${code})`,
+        {
+          category: 'io',
+          hint: 'pass --out <a folder on a normal, writable disk>; nothing was packed',
+          cause: e,
+        },
+      );
+    throw writeFailed(outName(dir, flag), `cannot make the folder ${shown(d)}`, e);
   }
 }
 
@@ -544,7 +547,3 @@ async function writeAtomic(
 }
 
 /** A path as the user reads it: relative to cwd when inside it, else absolute. */
-function shown(path: string): string {
-  const cwd = process.cwd();
-  return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
-}

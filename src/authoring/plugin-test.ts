@@ -17,11 +17,13 @@
 import { resolve } from 'node:path';
 import { distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
+import { plural } from '../cli/output.js';
 import { questionProblem } from '../core/configs.js';
 import { isOptimusError } from '../core/errors.js';
 import type { JobSpec } from '../core/job.js';
 import { allQuestions, type Plugin, type Question } from '../core/plugin.js';
 import { errorsOf, type PathSegment, type Problem, sortProblems, warningsOf } from '../core/problem.js';
+import { formatDuration } from '../scheduler/process-executor.js';
 import { RunInputError } from '../services/run-input.js';
 import { checkLoadedJob } from '../services/validate-project.js';
 import { jobFileSchema } from '../spec/job-schema.js';
@@ -646,21 +648,10 @@ async function caseChecks(
   return out;
 }
 
-function plural(n: number, word: string, many = `${word}s`): string {
-  return `${n} ${n === 1 ? word : many}`;
-}
-
 function formatBytes(n: number): string {
   return n < 1024
     ? `${n} B`
     : n < 1024 * 1024
       ? `${Math.round(n / 1024)} kB`
       : `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
-
-/** 10000 → `10s`, 500 → `500ms`, 120000 → `2m`. */
-export function formatDuration(ms: number): string {
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }

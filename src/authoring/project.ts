@@ -14,7 +14,7 @@
  * has another plugin as its task): their specs come from `--plugins <dir>` when given, else a
  * stand-in takes each one's config as written (`otherPlugins`).
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { relativeTo } from '../cli/output.js';
 import { OptimusError } from '../core/errors.js';
@@ -395,6 +395,44 @@ export function loadPluginsOption(dir: string): Map<string, Plugin> {
 export function defaultScheduledAt(job: JobSpec): Date {
   const d = new Date(`${String(job.schedule?.start_date ?? '').slice(0, 10)}T00:00:00Z`);
   return Number.isNaN(d.getTime()) ? new Date(Date.UTC(new Date().getUTCFullYear(), 0, 1)) : d;
+}
+
+/** Whether nothing is at `path` (following links), so a folder may be made there. */
+function isAbsent(path: string): boolean {
+  try {
+    statSync(path);
+    return false;
+  } catch (e) {
+    // ENOTDIR: an ancestor is a file; making the folder then fails and says so.
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR';
+  }
+}
+
+/**
+ * Makes `dir` and its missing ancestors one at a time, outermost first, adding each folder made to
+ * `made` (also when a later one fails); returns `made`. Never `recursive: true`: Node's recursive
+ * mkdir spins forever where mkdir answers ENOENT for a parent that exists (under /proc, say).
+ * Throws mkdir's own error, whose `path` is the folder that could not be made.
+ */
+export function makeFolders(dir: string, made: string[] = []): string[] {
+  const missing: string[] = [];
+  for (let d = dir; isAbsent(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      // Made meanwhile by someone else: as good as made here.
+      if (
+        (e as NodeJS.ErrnoException).code === 'EEXIST' &&
+        statSync(d, { throwIfNoEntry: false })?.isDirectory()
+      )
+        continue;
+      throw e;
+    }
+    made.push(d);
+  }
+  return made;
 }
 
 /** Secrets are handed to the inferrer as if stored: the "ciphertext" is the value itself. */

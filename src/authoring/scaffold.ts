@@ -29,7 +29,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { OptimusError } from '../core/errors.js';
 import { FILE_PART_MAX, filePartProblem } from './pack.js';
-import { type PluginKind, shown } from './project.js';
+import { makeFolders, type PluginKind, shown } from './project.js';
 import {
   dockerfile,
   gitignore,
@@ -317,22 +317,6 @@ function leftovers(dir: string, files: readonly ScaffoldFile[]): string[] {
 
 /** Beside or inside the target; the base is cut so a long folder name still leaves a valid temp name. */
 const tempName = (base: string) => `.${base.slice(0, 64)}.optimus-init-${randomBytes(4).toString('hex')}`;
-
-/**
- * Makes `path` and its missing ancestors one at a time, adding those made to `made` (outermost
- * first, also when a later one fails).
- * Never `recursive: true`: Node's recursive mkdir spins forever where mkdir answers ENOENT for a
- * parent that exists (under /proc, say).
- */
-function makeFolders(path: string, made: string[] = []): string[] {
-  const missing: string[] = [];
-  for (let d = path; kindAt(d, true) === 'absent' && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
-  for (const d of missing) {
-    mkdirSync(d);
-    made.push(d);
-  }
-  return made;
-}
 
 function writeTree(root: string, files: readonly ScaffoldFile[]): void {
   for (const f of files) {

@@ -33,8 +33,9 @@ export function problemJson(p: Problem, cwd = process.cwd()): Record<string, unk
   return out;
 }
 
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+/** `1 file`, `2 files`; `many` for a word whose plural is not word + s. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }
 
 /**
