@@ -242,11 +242,7 @@ export function buildProgram(): Command {
     )
     .argument('<job>', 'job name')
     .argument('<run-id>', 'the run (see `optimus job runs <job>`)')
-    .option(
-      '--node <name>',
-      'only this failed, upstream failed or cancelled node (repeatable)',
-      (v: string, all: string[] = []) => [...all, v],
-    )
+    .option('--node <name>', 'only this failed, upstream failed or cancelled node (repeatable)', repeat)
     .addOption(projectNameOption())
     .addOption(dir())
     .addOption(host())
